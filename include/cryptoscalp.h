@@ -1,0 +1,485 @@
+/*
+ * cryptoscalp.h — public API of libcryptoscalp.
+ *
+ * libcryptoscalp is an embeddable engine for crypto perpetual-futures scalping.
+ * The host (your trading engine) owns all I/O: it pushes market data into an
+ * opaque engine handle, advances time, and reads features, health and stats.
+ * The library never opens a socket and never reads the wall clock for a
+ * decision: event time (the ts_ns of the data you push, and cscalp_tick) is its
+ * only clock, so a backtest and a live session run the same code.
+ *
+ * This header is the reference manual. Every function states what it does,
+ * who owns what, which thread may call it and every error it returns.
+ *
+ * Conventions that hold for the whole API
+ * ---------------------------------------
+ * - Return values: functions that can fail return an int error code,
+ *   CSCALP_OK (0) on success and a negative CSCALP_E* code on failure.
+ *   cscalp_strerror() turns a code into text; cscalp_last_error() gives the
+ *   detail (which field, which value, which config key) of the last failure on
+ *   an engine handle. There is no global error state.
+ * - Threads: one engine handle is used by one thread at a time. Different
+ *   handles are independent and may be used from different threads at once.
+ *   Functions marked "any thread" touch no engine state.
+ * - Ownership: pointers you pass are only read during the call unless stated.
+ *   Memory the library allocates for you is released with cscalp_free().
+ * - ABI: output structs start with `uint32_t size`, which the caller sets to
+ *   sizeof(the struct) before the call; the library fills only what fits, so
+ *   fields appended in later versions never break older callers. Market-data
+ *   input structs are frozen for ABI major 1.
+ * - Errors on bad market data: the event is refused with a specific code,
+ *   counted per reason, reported as a health event (component FEED) and never
+ *   reaches features or any later stage. Everything accepted before it stays.
+ */
+#ifndef CRYPTOSCALP_H
+#define CRYPTOSCALP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(CSCALP_BUILDING_DLL)
+#define CSCALP_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define CSCALP_API __attribute__((visibility("default")))
+#else
+#define CSCALP_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version and build features                                               */
+/* ------------------------------------------------------------------------ */
+
+#define CSCALP_VERSION_MAJOR 1
+#define CSCALP_VERSION_MINOR 0
+#define CSCALP_VERSION_PATCH 0
+/** Version as one comparable number: 0xMMmmpp. */
+#define CSCALP_VERSION_HEX                                                     \
+    ((CSCALP_VERSION_MAJOR << 16) | (CSCALP_VERSION_MINOR << 8) |              \
+     CSCALP_VERSION_PATCH)
+
+/** Version of the linked library as CSCALP_VERSION_HEX would give it.
+ *  Compare with the header's macro to detect a header/library mismatch.
+ *  Any thread. Never fails. */
+CSCALP_API unsigned int cscalp_version(void);
+
+/** Version of the linked library as "MAJOR.MINOR.PATCH" (static string).
+ *  Any thread. Never fails. */
+CSCALP_API const char *cscalp_version_string(void);
+
+/** Optional capabilities, fixed at build time (see cscalp_has_feature). */
+typedef enum cscalp_feature {
+    CSCALP_FEATURE_BLAS = 1,    /**< built with the OpenBLAS backend */
+    CSCALP_FEATURE_CUDA = 2,    /**< built with the CUDA/cuBLAS backend */
+    CSCALP_FEATURE_THREADS = 3  /**< built with the asynchronous learner thread */
+} cscalp_feature;
+
+/** 1 when the library was built with `feature`, 0 when not or when the
+ *  value is unknown. A built feature may still be unusable at run time (no
+ *  GPU); the engine reports that through health events. Any thread. */
+CSCALP_API int cscalp_has_feature(int feature);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* X-macro: the one list behind the enum, cscalp_strerror and
+ * cscalp_error_name. Codes are pinned: never renumbered, only appended. */
+#define CSCALP_ERROR_LIST(X)                                                   \
+    X(OK, 0, "success")                                                        \
+    X(EINVAL, -1, "invalid argument")                                          \
+    X(ENOMEM, -2, "out of memory")                                             \
+    X(EBUFFER, -3, "output buffer too small")                                  \
+    X(ESTRUCT, -4, "struct size field too small")                              \
+    X(EJSON, -5, "malformed JSON")                                             \
+    X(ECONFIG_KEY, -6, "unknown configuration key")                            \
+    X(ECONFIG_TYPE, -7, "configuration value has the wrong type")              \
+    X(ECONFIG_RANGE, -8, "configuration value out of range")                   \
+    X(ENONFINITE, -9, "non-finite number in market data")                      \
+    X(EPRICE, -10, "price not positive")                                       \
+    X(ESIZE, -11, "size negative or not allowed")                              \
+    X(ESIDE, -12, "unknown side")                                              \
+    X(ECROSSED, -13, "crossed or locked book (bid >= ask)")                    \
+    X(ELEVELS, -14, "book levels not strictly ordered or bad level count")     \
+    X(ETIME, -15, "timestamp before the engine clock beyond the tolerance")    \
+    X(EUNSUPPORTED, -16, "feature not available in this build")
+
+typedef enum cscalp_error {
+#define CSCALP_ERROR_ENUM_(name, code, text) CSCALP_##name = code,
+    CSCALP_ERROR_LIST(CSCALP_ERROR_ENUM_)
+#undef CSCALP_ERROR_ENUM_
+    CSCALP_ERROR_END_ = 1 /**< not an error code; ends the list */
+} cscalp_error;
+
+/** Static English text for an error code ("unknown error" for unknown codes).
+ *  Any thread. Never fails, never returns NULL. */
+CSCALP_API const char *cscalp_strerror(int code);
+
+/** Static symbolic name for an error code, e.g. "CSCALP_ECROSSED"
+ *  ("CSCALP_EUNKNOWN" for unknown codes). Any thread. Never returns NULL. */
+CSCALP_API const char *cscalp_error_name(int code);
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle and configuration                                              */
+/* ------------------------------------------------------------------------ */
+
+/** The opaque engine handle. */
+typedef struct cscalp_engine cscalp_engine;
+
+/** Optional per-engine allocator (like zstd's ZSTD_customMem). Every
+ *  allocation the engine makes for its own state goes through it; `alloc`
+ *  must return memory aligned for any object type (as malloc does) or NULL.
+ *  Both functions are called only from inside API calls on that engine, on
+ *  the caller's thread. Configuration JSON is parsed with cJSON, which uses
+ *  the process allocator (the library never changes cJSON's global hooks, so
+ *  a host that uses cJSON itself is not disturbed); that memory is released
+ *  before the call returns. */
+typedef struct cscalp_allocator {
+    void *(*alloc)(void *opaque, size_t size);
+    void (*free)(void *opaque, void *ptr);
+    void *opaque;
+} cscalp_allocator;
+
+/** Create an engine from a JSON configuration (see docs/config.md).
+ *  `config_json` may be NULL or "{}" for the defaults; keys you give override
+ *  the defaults. On success *out is a new handle; on failure *out is NULL.
+ *  Thread: any; the new handle then belongs to the calling thread.
+ *  Errors: CSCALP_EINVAL (out is NULL), CSCALP_EJSON, CSCALP_ECONFIG_KEY,
+ *  CSCALP_ECONFIG_TYPE, CSCALP_ECONFIG_RANGE, CSCALP_ENOMEM. Use
+ *  cscalp_open_ex to receive the detail text of a failure. */
+CSCALP_API int cscalp_open(cscalp_engine **out, const char *config_json);
+
+/** cscalp_open with an optional allocator (NULL: malloc/free) and an optional
+ *  caller-owned buffer that receives the detail text of a failure (the key
+ *  path of a bad config value, for example), NUL-terminated and truncated to
+ *  `errbuf_cap` bytes. `errbuf` may be NULL when `errbuf_cap` is 0. The
+ *  allocator struct is copied; its functions must stay valid until
+ *  cscalp_close returns. Every allocation made before a failure is released.
+ *  Errors: as cscalp_open, plus CSCALP_EINVAL when the allocator has a NULL
+ *  function pointer. */
+CSCALP_API int cscalp_open_ex(cscalp_engine **out, const char *config_json,
+                              const cscalp_allocator *allocator, char *errbuf,
+                              size_t errbuf_cap);
+
+/** Destroy an engine and release everything it owns. NULL is a no-op.
+ *  Thread: the thread that owns the handle. */
+CSCALP_API void cscalp_close(cscalp_engine *engine);
+
+/** Release memory the library allocated for the caller. NULL is a no-op.
+ *  (No function in this version hands out such memory; it exists so that
+ *  later functions can, without an ABI change.) Any thread. */
+CSCALP_API void cscalp_free(void *ptr);
+
+/** Detail of the last failed call on this engine, e.g.
+ *  "quote.bid_price: -1 is not positive" or "features.z_clip: must be in
+ *  [0.1, 1000], got 0". Empty string when the last call succeeded. The
+ *  pointer stays valid until the next call on the engine. NULL engine gives
+ *  a static message. Thread: the owning thread. */
+CSCALP_API const char *cscalp_last_error(const cscalp_engine *engine);
+
+/** Write the effective configuration (every key, defaults included) as a
+ *  JSON object into `buf` (NUL-terminated). `*needed` (may be NULL) receives
+ *  the length required, without the NUL. With buf NULL and cap 0 it only
+ *  reports the length. Errors: CSCALP_EINVAL, CSCALP_EBUFFER (cap too small:
+ *  nothing written beyond cap, *needed set). Thread: the owning thread. */
+CSCALP_API int cscalp_config_json(const cscalp_engine *engine, char *buf,
+                                  size_t cap, size_t *needed);
+
+/** Change configuration at run time with a JSON patch holding only the keys
+ *  to change. Validated as a whole and applied all or nothing: on any error
+ *  nothing changes. A rejected patch is counted (stats `config_rejected`) and
+ *  raises a health event (component ENGINE); an accepted one raises an INFO
+ *  event. Errors: CSCALP_EINVAL, CSCALP_EJSON, CSCALP_ECONFIG_KEY,
+ *  CSCALP_ECONFIG_TYPE, CSCALP_ECONFIG_RANGE. Thread: the owning thread. */
+CSCALP_API int cscalp_configure(cscalp_engine *engine, const char *json_patch);
+
+/* ------------------------------------------------------------------------ */
+/* Market data (input structs: frozen layout for ABI 1)                     */
+/* ------------------------------------------------------------------------ */
+
+/** Aggressor side of a trade. Any other value is refused with CSCALP_ESIDE. */
+typedef enum cscalp_side {
+    CSCALP_SIDE_BUY = 1,  /**< buyer was the taker (lifted the ask) */
+    CSCALP_SIDE_SELL = -1 /**< seller was the taker (hit the bid) */
+} cscalp_side;
+
+/** One trade print. Valid: finite price > 0, finite size > 0, side BUY or
+ *  SELL. trade_id is informational (0 when unknown). */
+typedef struct cscalp_trade {
+    int64_t ts_ns;    /**< event time, ns (any epoch, used consistently) */
+    double price;     /**< quote currency per contract */
+    double size;      /**< contracts (base units) */
+    int32_t side;     /**< cscalp_side */
+    uint32_t flags;   /**< reserved, set to 0 */
+    int64_t trade_id; /**< venue trade id, 0 when unknown */
+} cscalp_trade;
+
+/** Best bid/offer. Valid: finite prices > 0, finite sizes >= 0,
+ *  bid_price < ask_price. */
+typedef struct cscalp_quote {
+    int64_t ts_ns;
+    double bid_price;
+    double bid_size;
+    double ask_price;
+    double ask_size;
+} cscalp_quote;
+
+/** Most levels a book snapshot can carry. */
+#define CSCALP_BOOK_MAX_LEVELS 50
+
+/** One price level. */
+typedef struct cscalp_level {
+    double price;
+    double size;
+} cscalp_level;
+
+/** L2 top-N snapshot. bid_count and ask_count in 1..CSCALP_BOOK_MAX_LEVELS;
+ *  levels past the counts are ignored. Valid: finite prices > 0, finite
+ *  sizes > 0, bids strictly descending, asks strictly ascending, best bid <
+ *  best ask. The engine keeps the first `feed.book_levels` levels. */
+typedef struct cscalp_book {
+    int64_t ts_ns;
+    uint32_t bid_count;
+    uint32_t ask_count;
+    cscalp_level bids[CSCALP_BOOK_MAX_LEVELS]; /**< best (highest) first */
+    cscalp_level asks[CSCALP_BOOK_MAX_LEVELS]; /**< best (lowest) first */
+} cscalp_book;
+
+/** Funding and mark price update of a perpetual. Valid: finite funding_rate
+ *  (a fraction per funding interval, may be negative), finite mark_price > 0,
+ *  index_price finite and > 0 or exactly 0 (unknown), next_funding_ts_ns >= 0
+ *  (0 unknown). */
+typedef struct cscalp_funding {
+    int64_t ts_ns;
+    double funding_rate;
+    double mark_price;
+    double index_price;
+    int64_t next_funding_ts_ns;
+} cscalp_funding;
+
+/** Push one event. The event time must not be earlier than the engine clock
+ *  (the latest accepted event or tick time) by more than
+ *  `feed.max_time_regression_ms`; an event within that tolerance is accepted
+ *  and treated as happening at the clock time (time never runs backwards
+ *  inside the engine). O(1), allocation-free.
+ *  Errors: CSCALP_EINVAL (NULL argument, or a funding event with a negative
+ *  next_funding_ts_ns), CSCALP_ENONFINITE, CSCALP_EPRICE,
+ *  CSCALP_ESIZE, CSCALP_ESIDE (trades), CSCALP_ECROSSED (quotes, books),
+ *  CSCALP_ELEVELS (books), CSCALP_ETIME. A refused event changes no market
+ *  state; it is counted per reason and raises a health event.
+ *  Thread: the owning thread. */
+CSCALP_API int cscalp_push_trade(cscalp_engine *engine, const cscalp_trade *trade);
+CSCALP_API int cscalp_push_quote(cscalp_engine *engine, const cscalp_quote *quote);
+CSCALP_API int cscalp_push_book(cscalp_engine *engine, const cscalp_book *book);
+CSCALP_API int cscalp_push_funding(cscalp_engine *engine,
+                                   const cscalp_funding *funding);
+
+/** Batch flag: skip refused events and carry on (each one still counted and
+ *  reported). Without it a batch stops at the first refused event. */
+#define CSCALP_BATCH_SKIP_INVALID 1u
+
+/** Push `n` events in order, as if by n single pushes.
+ *  Rule: without CSCALP_BATCH_SKIP_INVALID the batch stops at the first
+ *  refused event and returns its code; events before it are accepted, the
+ *  refused one and those after it are not looked at, and *accepted (may be
+ *  NULL) equals the index of the refused event, so the caller can fix or drop
+ *  it and resume at arr + *accepted + 1. With the flag every event is tried;
+ *  the return is CSCALP_OK when all were accepted, else the code of the first
+ *  refused one, and *accepted counts the accepted events. `n` = 0 is valid.
+ *  Errors: CSCALP_EINVAL (NULL engine, or NULL array with n > 0, or unknown
+ *  flag bits), and every error of the single push. Thread: the owning
+ *  thread. */
+CSCALP_API int cscalp_push_trades(cscalp_engine *engine, const cscalp_trade *arr,
+                                  size_t n, unsigned int flags, size_t *accepted);
+CSCALP_API int cscalp_push_quotes(cscalp_engine *engine, const cscalp_quote *arr,
+                                  size_t n, unsigned int flags, size_t *accepted);
+CSCALP_API int cscalp_push_books(cscalp_engine *engine, const cscalp_book *arr,
+                                 size_t n, unsigned int flags, size_t *accepted);
+CSCALP_API int cscalp_push_fundings(cscalp_engine *engine,
+                                    const cscalp_funding *arr, size_t n,
+                                    unsigned int flags, size_t *accepted);
+
+/** Advance the engine clock to `now_ns` with no market data (drives the
+ *  time-decayed features and, in later stages, watchdogs and time-outs).
+ *  A time at or before the clock within the tolerance is a no-op.
+ *  Errors: CSCALP_EINVAL, CSCALP_ETIME (earlier than the clock beyond
+ *  `feed.max_time_regression_ms`; counted and reported like bad data).
+ *  Thread: the owning thread. */
+CSCALP_API int cscalp_tick(cscalp_engine *engine, int64_t now_ns);
+
+/* ------------------------------------------------------------------------ */
+/* Features                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** Number of features in the vector (the same for every engine of this
+ *  library version). Any thread. */
+CSCALP_API size_t cscalp_feature_count(void);
+
+/** Fill `names` with up to `cap` pointers to the feature names, in vector
+ *  order (static strings, valid for the life of the process; see
+ *  docs/features.md for each definition). `*count` (may be NULL) receives the
+ *  total number of features. Errors: CSCALP_EINVAL (names NULL with cap > 0),
+ *  CSCALP_EBUFFER (cap smaller than the count; the first cap are filled).
+ *  Any thread. */
+CSCALP_API int cscalp_feature_names(const char **names, size_t cap,
+                                    size_t *count);
+
+/** The current feature vector, evaluated at the engine clock: `raw` receives
+ *  the raw values (units in docs/features.md), `normalized` the online
+ *  clipped z-scores the model sees. Either may be NULL. Each must hold `cap`
+ *  doubles; `*count` (may be NULL) receives the feature count. Reading does
+ *  not change engine state. O(features), allocation-free.
+ *  Errors: CSCALP_EINVAL (NULL engine), CSCALP_EBUFFER (cap smaller than the
+ *  count; nothing written). Thread: the owning thread. */
+CSCALP_API int cscalp_features(const cscalp_engine *engine, double *raw,
+                               double *normalized, size_t cap, size_t *count);
+
+/* ------------------------------------------------------------------------ */
+/* Health                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum cscalp_severity {
+    CSCALP_SEVERITY_INFO = 0,
+    CSCALP_SEVERITY_WARNING = 1,
+    CSCALP_SEVERITY_ERROR = 2,
+    CSCALP_SEVERITY_CRITICAL = 3
+} cscalp_severity;
+
+/** Engine components; values are pinned. */
+typedef enum cscalp_component {
+    CSCALP_COMPONENT_ENGINE = 0,
+    CSCALP_COMPONENT_FEED = 1,
+    CSCALP_COMPONENT_FEATURES = 2,
+    CSCALP_COMPONENT_MODEL = 3,
+    CSCALP_COMPONENT_LEARNER = 4,
+    CSCALP_COMPONENT_REGIME = 5,
+    CSCALP_COMPONENT_POLICY = 6,
+    CSCALP_COMPONENT_RISK = 7,
+    CSCALP_COMPONENT_SUPERVISOR = 8,
+    CSCALP_COMPONENT_PERSIST = 9
+} cscalp_component;
+#define CSCALP_COMPONENT_COUNT 10
+/** Room reserved in cscalp_health_report for components added later. */
+#define CSCALP_COMPONENT_SLOTS 16
+
+/** What happened; values are pinned. */
+typedef enum cscalp_event_code {
+    CSCALP_EVENT_INPUT_REJECTED = 1,  /**< a market-data event was refused */
+    CSCALP_EVENT_CONFIG_CHANGED = 2,  /**< cscalp_configure applied a patch */
+    CSCALP_EVENT_CONFIG_REJECTED = 3, /**< cscalp_configure refused a patch */
+    CSCALP_EVENT_TIME_REGRESSION = 4  /**< an event came earlier than the clock
+                                           but within tolerance; it was
+                                           accepted at the clock time */
+} cscalp_event_code;
+
+/** What the engine did about it; values are pinned. */
+typedef enum cscalp_action {
+    CSCALP_ACTION_NONE = 0,
+    CSCALP_ACTION_REJECTED = 1, /**< input refused, state unchanged */
+    CSCALP_ACTION_APPLIED = 2,  /**< change applied */
+    CSCALP_ACTION_CLAMPED = 3   /**< input accepted with its time clamped */
+} cscalp_action;
+
+/** A health event, delivered to the callback. */
+typedef struct cscalp_health_event {
+    uint32_t size;       /**< sizeof(cscalp_health_event) of the library */
+    int32_t severity;    /**< cscalp_severity */
+    int32_t component;   /**< cscalp_component */
+    int32_t event;       /**< cscalp_event_code */
+    int32_t error;       /**< related cscalp_error code, 0 if none */
+    int32_t action;      /**< cscalp_action */
+    int64_t ts_ns;       /**< engine clock when it happened */
+    const char *message; /**< detail text; valid only during the callback */
+} cscalp_health_event;
+
+/** Health callback. Runs synchronously inside the API call that caused the
+ *  event, on the caller's thread, never from a library thread. It must not
+ *  call back into the same engine. */
+typedef void (*cscalp_health_fn)(const cscalp_health_event *event,
+                                 void *user_data);
+
+/** Register (or with fn NULL, remove) the health callback and its user data.
+ *  Replaces any previous registration. Errors: CSCALP_EINVAL (NULL engine).
+ *  Thread: the owning thread. */
+CSCALP_API int cscalp_set_health_callback(cscalp_engine *engine,
+                                          cscalp_health_fn fn, void *user_data);
+
+typedef enum cscalp_status {
+    CSCALP_STATUS_OK = 0,
+    CSCALP_STATUS_DEGRADED = 1,
+    CSCALP_STATUS_FAILED = 2
+} cscalp_status;
+
+/** Health of one component. */
+typedef struct cscalp_component_health {
+    int32_t status;            /**< cscalp_status */
+    int32_t last_event;        /**< cscalp_event_code of the last event, 0 if none */
+    int32_t last_error;        /**< error of the last event, 0 if none */
+    int32_t last_severity;     /**< severity of the last event */
+    int64_t last_event_ts_ns;  /**< clock time of the last event, 0 if none */
+    uint64_t events;           /**< health events raised by this component */
+} cscalp_component_health;
+
+/** Refusal reasons counted by the feed (indexes of feed_rejected). */
+typedef enum cscalp_reject_reason {
+    CSCALP_REJECT_NONFINITE = 0,
+    CSCALP_REJECT_PRICE = 1,
+    CSCALP_REJECT_SIZE = 2,
+    CSCALP_REJECT_SIDE = 3,
+    CSCALP_REJECT_CROSSED = 4,
+    CSCALP_REJECT_LEVELS = 5,
+    CSCALP_REJECT_TIME = 6,
+    CSCALP_REJECT_FIELD = 7 /**< another field out of its domain (CSCALP_EINVAL) */
+} cscalp_reject_reason;
+#define CSCALP_REJECT_REASON_COUNT 8
+/** Room reserved in cscalp_health_report for reasons added later. */
+#define CSCALP_REJECT_REASON_SLOTS 16
+
+/** Kinds of market data (indexes of feed_accepted). */
+typedef enum cscalp_event_kind {
+    CSCALP_KIND_TRADE = 0,
+    CSCALP_KIND_QUOTE = 1,
+    CSCALP_KIND_BOOK = 2,
+    CSCALP_KIND_FUNDING = 3
+} cscalp_event_kind;
+#define CSCALP_KIND_COUNT 4
+
+/** Snapshot of every component's status and the feed counters.
+ *  A component is DEGRADED while its last WARNING-or-worse event is younger
+ *  (in event time) than `health.degraded_hold_s`, FAILED after a CRITICAL
+ *  event until the supervisor clears it, else OK. */
+typedef struct cscalp_health_report {
+    uint32_t size;            /**< set by the caller to sizeof(cscalp_health_report) */
+    uint32_t component_count; /**< CSCALP_COMPONENT_COUNT */
+    int64_t clock_ns;         /**< engine clock */
+    cscalp_component_health components[CSCALP_COMPONENT_SLOTS]; /**< by cscalp_component */
+    uint64_t feed_accepted[CSCALP_KIND_COUNT];
+    uint64_t feed_rejected[CSCALP_REJECT_REASON_SLOTS]; /**< by cscalp_reject_reason */
+    uint64_t time_clamped;    /**< events accepted with their time clamped */
+} cscalp_health_report;
+
+/** Fill `report` (caller sets report->size first; the library fills the
+ *  fields that fit and leaves report->size unchanged).
+ *  Errors: CSCALP_EINVAL (NULL), CSCALP_ESTRUCT (size smaller than the
+ *  version-1 struct). Thread: the owning thread. */
+CSCALP_API int cscalp_health(const cscalp_engine *engine,
+                             cscalp_health_report *report);
+
+/* ------------------------------------------------------------------------ */
+/* Stats                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/** Write engine statistics as a JSON object (counters per stage; the keys
+ *  are listed in docs/stats.md). Same buffer contract as cscalp_config_json.
+ *  Errors: CSCALP_EINVAL, CSCALP_EBUFFER. Thread: the owning thread. */
+CSCALP_API int cscalp_stats_json(const cscalp_engine *engine, char *buf,
+                                 size_t cap, size_t *needed);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CRYPTOSCALP_H */

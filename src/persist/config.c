@@ -1,0 +1,216 @@
+#include "persist/config.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cryptoscalp.h"
+#include "util/json_writer.h"
+
+#define KEY(path_, type_, field_, def_, min_, max_, minx_, doc_)               \
+    { path_, type_, offsetof(cscalp_config, field_), def_, min_, max_, minx_, doc_ }
+
+/* Sorted by section so the JSON output groups keys; docs/config.md mirrors
+ * this table and a test checks that every key is documented there. */
+static const cscalp_config_key config_keys[] = {
+    KEY("feed.book_levels", CSCALP_CONFIG_INT, feed_book_levels, 10, 1,
+        CSCALP_BOOK_MAX_LEVELS, 0, "book levels kept per side (count)"),
+    KEY("feed.max_time_regression_ms", CSCALP_CONFIG_DOUBLE,
+        feed_max_time_regression_ms, 100, 0, 3600e3, 0,
+        "how far before the clock an event may be and still be accepted "
+        "at the clock time (ms)"),
+    KEY("features.norm_half_life_s", CSCALP_CONFIG_DOUBLE,
+        features_norm_half_life_s, 300, 0, 30 * 86400.0, 1,
+        "half-life of the normaliser's mean and variance (s)"),
+    KEY("features.norm_interval_ms", CSCALP_CONFIG_INT,
+        features_norm_interval_ms, 100, 1, 3600e3, 0,
+        "event-time grid on which the normaliser samples the vector (ms)"),
+    KEY("features.norm_warmup_samples", CSCALP_CONFIG_INT,
+        features_norm_warmup_samples, 100, 1, 1e9, 0,
+        "normaliser samples before z-scores are non-zero (count)"),
+    KEY("features.z_clip", CSCALP_CONFIG_DOUBLE, features_z_clip, 5, 0.1, 1000,
+        0, "z-scores are clipped to [-z_clip, z_clip] (standard deviations)"),
+    KEY("health.degraded_hold_s", CSCALP_CONFIG_DOUBLE, health_degraded_hold_s,
+        10, 0, 86400, 0,
+        "a component stays DEGRADED this long after a warning (s, event time)"),
+};
+
+#define KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
+
+size_t cscalp_config_key_count(void) { return KEY_COUNT; }
+
+const cscalp_config_key *cscalp_config_key_at(size_t i)
+{
+    return i < KEY_COUNT ? &config_keys[i] : NULL;
+}
+
+static void *field(cscalp_config *cfg, const cscalp_config_key *k)
+{
+    return (char *)cfg + k->offset;
+}
+
+static double field_value(const cscalp_config *cfg, const cscalp_config_key *k)
+{
+    const char *p = (const char *)cfg + k->offset;
+    if (k->type == CSCALP_CONFIG_INT) {
+        int64_t v;
+        memcpy(&v, p, sizeof v);
+        return (double)v;
+    }
+    double d;
+    memcpy(&d, p, sizeof d);
+    return d;
+}
+
+void cscalp_config_defaults(cscalp_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < KEY_COUNT; i++) {
+        const cscalp_config_key *k = &config_keys[i];
+        if (k->type == CSCALP_CONFIG_INT) {
+            int64_t v = (int64_t)k->default_value;
+            memcpy(field(cfg, k), &v, sizeof v);
+        } else {
+            memcpy(field(cfg, k), &k->default_value, sizeof k->default_value);
+        }
+    }
+}
+
+static const cscalp_config_key *find_key(const char *path)
+{
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        if (strcmp(config_keys[i].path, path) == 0)
+            return &config_keys[i];
+    return NULL;
+}
+
+/* A section is a path that prefixes some key followed by a dot. */
+static int is_section(const char *path)
+{
+    size_t n = strlen(path);
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        if (strncmp(config_keys[i].path, path, n) == 0 &&
+            config_keys[i].path[n] == '.')
+            return 1;
+    return 0;
+}
+
+static int fail(char *err, size_t cap, int code, const char *path,
+                const char *why)
+{
+    if (err != NULL && cap > 0)
+        snprintf(err, cap, "%s: %s", path, why);
+    return code;
+}
+
+static int set_value(cscalp_config *cfg, const cscalp_config_key *k,
+                     const cJSON *item, const char *path, char *err,
+                     size_t cap)
+{
+    char why[160];
+    if (!cJSON_IsNumber(item))
+        return fail(err, cap, CSCALP_ECONFIG_TYPE, path,
+                    k->type == CSCALP_CONFIG_INT ? "expected an integer"
+                                                 : "expected a number");
+    const double v = item->valuedouble;
+    if (!isfinite(v))
+        return fail(err, cap, CSCALP_ECONFIG_TYPE, path, "expected a finite number");
+    if (k->type == CSCALP_CONFIG_INT && (v != floor(v) || fabs(v) > 9007199254740992.0)) {
+        snprintf(why, sizeof why, "expected an integer, got %.17g", v);
+        return fail(err, cap, CSCALP_ECONFIG_TYPE, path, why);
+    }
+    const int below = k->min_exclusive ? v <= k->min : v < k->min;
+    if (below || v > k->max) {
+        snprintf(why, sizeof why, "must be in %c%.15g, %.15g], got %.17g",
+                 k->min_exclusive ? '(' : '[', k->min, k->max, v);
+        return fail(err, cap, CSCALP_ECONFIG_RANGE, path, why);
+    }
+    if (k->type == CSCALP_CONFIG_INT) {
+        int64_t iv = (int64_t)v;
+        memcpy(field(cfg, k), &iv, sizeof iv);
+    } else {
+        memcpy(field(cfg, k), &v, sizeof v);
+    }
+    return CSCALP_OK;
+}
+
+static int apply_object(cscalp_config *cfg, const cJSON *obj,
+                        const char *prefix, char *err, size_t cap)
+{
+    for (const cJSON *item = obj->child; item != NULL; item = item->next) {
+        char path[128];
+        int n = prefix[0] ? snprintf(path, sizeof path, "%s.%s", prefix, item->string)
+                          : snprintf(path, sizeof path, "%s", item->string);
+        if (n < 0 || (size_t)n >= sizeof path)
+            return fail(err, cap, CSCALP_ECONFIG_KEY, prefix[0] ? prefix : "(root)",
+                        "key name too long");
+        for (const cJSON *prev = obj->child; prev != item; prev = prev->next)
+            if (strcmp(prev->string, item->string) == 0)
+                return fail(err, cap, CSCALP_ECONFIG_KEY, path, "duplicate key");
+
+        const cscalp_config_key *k = find_key(path);
+        int rc;
+        if (k != NULL) {
+            rc = set_value(cfg, k, item, path, err, cap);
+        } else if (is_section(path)) {
+            rc = cJSON_IsObject(item)
+                     ? apply_object(cfg, item, path, err, cap)
+                     : fail(err, cap, CSCALP_ECONFIG_TYPE, path, "expected an object");
+        } else {
+            rc = fail(err, cap, CSCALP_ECONFIG_KEY, path,
+                      "unknown key (see docs/config.md)");
+        }
+        if (rc != CSCALP_OK)
+            return rc;
+    }
+    return CSCALP_OK;
+}
+
+int cscalp_config_apply_json(cscalp_config *cfg, const char *json, char *err,
+                             size_t err_cap)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
+    if (root == NULL) {
+        char why[96];
+        const size_t at = end != NULL && end >= json ? (size_t)(end - json) : 0;
+        snprintf(why, sizeof why, "malformed JSON near byte %zu", at);
+        return fail(err, err_cap, CSCALP_EJSON, "config", why);
+    }
+    int rc = cJSON_IsObject(root)
+                 ? apply_object(cfg, root, "", err, err_cap)
+                 : fail(err, err_cap, CSCALP_ECONFIG_TYPE, "config",
+                        "expected a JSON object at the top level");
+    cJSON_Delete(root);
+    return rc;
+}
+
+int cscalp_config_write_json(const cscalp_config *cfg, char *buf, size_t cap,
+                             size_t *needed)
+{
+    cscalp_json_writer w;
+    cscalp_jw_init(&w, buf, cap);
+    cscalp_jw_begin_object(&w, NULL);
+    char section[64] = "";
+    for (size_t i = 0; i < KEY_COUNT; i++) {
+        const cscalp_config_key *k = &config_keys[i];
+        const char *dot = strchr(k->path, '.');
+        const size_t slen = (size_t)(dot - k->path);
+        if (strlen(section) != slen || strncmp(section, k->path, slen) != 0) {
+            if (section[0])
+                cscalp_jw_end_object(&w);
+            memcpy(section, k->path, slen);
+            section[slen] = '\0';
+            cscalp_jw_begin_object(&w, section);
+        }
+        if (k->type == CSCALP_CONFIG_INT)
+            cscalp_jw_int(&w, dot + 1, (int64_t)field_value(cfg, k));
+        else
+            cscalp_jw_double(&w, dot + 1, field_value(cfg, k));
+    }
+    if (section[0])
+        cscalp_jw_end_object(&w);
+    cscalp_jw_end_object(&w);
+    return cscalp_jw_finish(&w, needed);
+}

@@ -1,0 +1,222 @@
+/* Configuration: defaults, validation with key paths, runtime patches that
+ * apply all or nothing, the effective-config round trip, and docs. */
+#include <stdio.h>
+#include <string.h>
+
+#include "persist/config.h"
+#include "test_util.h"
+
+static int open_with(const char *json, char *err, size_t cap, cscalp_engine **e)
+{
+    return cscalp_open_ex(e, json, NULL, err, cap);
+}
+
+START_TEST(open_with_null_config_gives_a_working_engine_on_defaults)
+{
+    cscalp_engine *e = NULL;
+    ck_assert_int_eq(cscalp_open(&e, NULL), CSCALP_OK);
+    ck_assert_ptr_nonnull(e);
+    char buf[1024];
+    size_t needed = 0;
+    ck_assert_int_eq(cscalp_config_json(e, buf, sizeof buf, &needed), CSCALP_OK);
+    ck_assert_uint_eq(needed, strlen(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "\"book_levels\":10"));
+    ck_assert_ptr_nonnull(strstr(buf, "\"z_clip\":5"));
+    cscalp_quote q = {NS_PER_S, 100.0, 1.0, 100.5, 2.0};
+    ck_assert_int_eq(cscalp_push_quote(e, &q), CSCALP_OK);
+    cscalp_close(e);
+    cscalp_close(NULL); /* a no-op */
+}
+END_TEST
+
+START_TEST(empty_object_equals_defaults)
+{
+    cscalp_engine *a, *b;
+    ck_assert_int_eq(cscalp_open(&a, NULL), CSCALP_OK);
+    ck_assert_int_eq(cscalp_open(&b, "{ }"), CSCALP_OK);
+    char ja[1024], jb[1024];
+    ck_assert_int_eq(cscalp_config_json(a, ja, sizeof ja, NULL), CSCALP_OK);
+    ck_assert_int_eq(cscalp_config_json(b, jb, sizeof jb, NULL), CSCALP_OK);
+    ck_assert_str_eq(ja, jb);
+    cscalp_close(a);
+    cscalp_close(b);
+}
+END_TEST
+
+typedef struct bad_config_case {
+    const char *json;
+    int code;
+    const char *detail; /* must appear in the error text */
+} bad_config_case;
+
+static const bad_config_case bad_configs[] = {
+    {"{\"feed\":{\"book_levls\":5}}", CSCALP_ECONFIG_KEY, "feed.book_levls"},
+    {"{\"nonsense\":1}", CSCALP_ECONFIG_KEY, "nonsense"},
+    {"{\"feed\":{\"book_levels\":\"ten\"}}", CSCALP_ECONFIG_TYPE, "feed.book_levels"},
+    {"{\"feed\":{\"book_levels\":2.5}}", CSCALP_ECONFIG_TYPE, "feed.book_levels"},
+    {"{\"feed\":7}", CSCALP_ECONFIG_TYPE, "feed: expected an object"},
+    {"{\"feed\":{\"book_levels\":{}}}", CSCALP_ECONFIG_TYPE, "feed.book_levels"},
+    {"{\"feed\":{\"book_levels\":51}}", CSCALP_ECONFIG_RANGE, "feed.book_levels"},
+    {"{\"feed\":{\"book_levels\":0}}", CSCALP_ECONFIG_RANGE, "feed.book_levels"},
+    {"{\"features\":{\"norm_half_life_s\":0}}", CSCALP_ECONFIG_RANGE,
+     "features.norm_half_life_s: must be in (0"},
+    {"{\"features\":{\"z_clip\":-1}}", CSCALP_ECONFIG_RANGE, "features.z_clip"},
+    {"{\"feed\":{\"max_time_regression_ms\":-1}}", CSCALP_ECONFIG_RANGE,
+     "feed.max_time_regression_ms"},
+    {"{\"feed\":{\"book_levels\":5,\"book_levels\":6}}", CSCALP_ECONFIG_KEY,
+     "duplicate key"},
+    {"{\"feed\":", CSCALP_EJSON, "malformed JSON"},
+    {"[1,2]", CSCALP_ECONFIG_TYPE, "expected a JSON object"},
+    {"{} trailing", CSCALP_EJSON, "malformed JSON"},
+};
+
+START_TEST(bad_config_is_refused_with_the_key_path)
+{
+    const bad_config_case *c = &bad_configs[_i];
+    char err[256] = "untouched";
+    cscalp_engine *e = (cscalp_engine *)&err; /* must be reset to NULL */
+    ck_assert_int_eq(open_with(c->json, err, sizeof err, &e), c->code);
+    ck_assert_ptr_null(e);
+    ck_assert_msg(strstr(err, c->detail) != NULL, "error '%s' lacks '%s'", err,
+                  c->detail);
+}
+END_TEST
+
+START_TEST(configure_applies_all_or_nothing)
+{
+    cscalp_engine *e;
+    ck_assert_int_eq(cscalp_open(&e, NULL), CSCALP_OK);
+    captured_events ev = {0};
+    cscalp_set_health_callback(e, capture_event, &ev);
+
+    char before[1024], after[1024];
+    cscalp_config_json(e, before, sizeof before, NULL);
+    /* The first key is valid, the second is not: nothing may change. */
+    ck_assert_int_eq(cscalp_configure(e, "{\"feed\":{\"book_levels\":5},"
+                                         "\"features\":{\"z_clip\":0}}"),
+                     CSCALP_ECONFIG_RANGE);
+    ck_assert_ptr_nonnull(strstr(cscalp_last_error(e), "features.z_clip"));
+    cscalp_config_json(e, after, sizeof after, NULL);
+    ck_assert_str_eq(before, after);
+    ck_assert_int_eq(ev.count, 1);
+    ck_assert_int_eq(ev.last.event, CSCALP_EVENT_CONFIG_REJECTED);
+    ck_assert_int_eq(ev.last.error, CSCALP_ECONFIG_RANGE);
+    ck_assert_int_eq(ev.last.component, CSCALP_COMPONENT_ENGINE);
+
+    ck_assert_int_eq(cscalp_configure(e, "{\"feed\":{\"book_levels\":5}}"), CSCALP_OK);
+    ck_assert_str_eq(cscalp_last_error(e), "");
+    cscalp_config_json(e, after, sizeof after, NULL);
+    ck_assert_ptr_nonnull(strstr(after, "\"book_levels\":5"));
+    ck_assert_int_eq(ev.count, 2);
+    ck_assert_int_eq(ev.last.event, CSCALP_EVENT_CONFIG_CHANGED);
+
+    char stats[2048];
+    ck_assert_int_eq(cscalp_stats_json(e, stats, sizeof stats, NULL), CSCALP_OK);
+    ck_assert_ptr_nonnull(strstr(stats, "\"config_rejected\":1"));
+    ck_assert_ptr_nonnull(strstr(stats, "\"config_changes\":1"));
+    ck_assert_int_eq(cscalp_configure(e, NULL), CSCALP_EINVAL);
+    cscalp_close(e);
+}
+END_TEST
+
+START_TEST(effective_config_round_trips)
+{
+    cscalp_engine *a, *b;
+    ck_assert_int_eq(cscalp_open(&a, "{\"feed\":{\"book_levels\":20,"
+                                     "\"max_time_regression_ms\":2.5},"
+                                     "\"features\":{\"norm_half_life_s\":0.1}}"),
+                     CSCALP_OK);
+    char ja[1024], jb[1024];
+    ck_assert_int_eq(cscalp_config_json(a, ja, sizeof ja, NULL), CSCALP_OK);
+    ck_assert_ptr_nonnull(strstr(ja, "\"norm_half_life_s\":0.1"));
+    ck_assert_int_eq(cscalp_open(&b, ja), CSCALP_OK);
+    ck_assert_int_eq(cscalp_config_json(b, jb, sizeof jb, NULL), CSCALP_OK);
+    ck_assert_str_eq(ja, jb);
+    cscalp_close(a);
+    cscalp_close(b);
+}
+END_TEST
+
+START_TEST(config_json_reports_the_size_it_needs)
+{
+    cscalp_engine *e;
+    ck_assert_int_eq(cscalp_open(&e, NULL), CSCALP_OK);
+    size_t needed = 0;
+    ck_assert_int_eq(cscalp_config_json(e, NULL, 0, &needed), CSCALP_OK);
+    ck_assert_uint_gt(needed, 10);
+    char small[8];
+    size_t again = 0;
+    ck_assert_int_eq(cscalp_config_json(e, small, sizeof small, &again), CSCALP_EBUFFER);
+    ck_assert_uint_eq(again, needed);
+    ck_assert_uint_eq(strlen(small), sizeof small - 1);
+    char *full = malloc(needed + 1);
+    ck_assert_int_eq(cscalp_config_json(e, full, needed + 1, NULL), CSCALP_OK);
+    ck_assert_uint_eq(strlen(full), needed);
+    free(full);
+    ck_assert_int_eq(cscalp_config_json(e, NULL, 5, NULL), CSCALP_EINVAL);
+    ck_assert_int_eq(cscalp_stats_json(e, small, sizeof small, &again), CSCALP_EBUFFER);
+    cscalp_close(e);
+}
+END_TEST
+
+START_TEST(every_config_key_is_documented_with_a_unit)
+{
+    const char *root = getenv("CSCALP_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "CSCALP_SOURCE_ROOT is not set");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/docs/config.md", root);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    static char doc[65536];
+    const size_t n = fread(doc, 1, sizeof doc - 1, f);
+    doc[n] = '\0';
+    fclose(f);
+    for (size_t i = 0; i < cscalp_config_key_count(); i++) {
+        const cscalp_config_key *k = cscalp_config_key_at(i);
+        char needle[160];
+        snprintf(needle, sizeof needle, "`%s`", k->path);
+        ck_assert_msg(strstr(doc, needle) != NULL, "%s is not in docs/config.md",
+                      k->path);
+        /* Policy numbers carry their unit in the name (STYLE.md). */
+        const char *name = strrchr(k->path, '.') + 1;
+        const int has_unit = strstr(name, "_ms") || strstr(name, "_s") ||
+                             strstr(name, "levels") || strstr(name, "samples") ||
+                             strstr(name, "clip");
+        ck_assert_msg(has_unit, "%s carries no unit in its name", k->path);
+    }
+}
+END_TEST
+
+START_TEST(version_and_errors_are_consistent)
+{
+    ck_assert_uint_eq(cscalp_version(), CSCALP_VERSION_HEX);
+    char v[32];
+    snprintf(v, sizeof v, "%d.%d.%d", CSCALP_VERSION_MAJOR, CSCALP_VERSION_MINOR,
+             CSCALP_VERSION_PATCH);
+    ck_assert_str_eq(cscalp_version_string(), v);
+    ck_assert_str_eq(cscalp_strerror(CSCALP_ECROSSED), "crossed or locked book (bid >= ask)");
+    ck_assert_str_eq(cscalp_error_name(CSCALP_ETIME), "CSCALP_ETIME");
+    ck_assert_str_eq(cscalp_strerror(-9999), "unknown error");
+    ck_assert_int_eq(cscalp_has_feature(CSCALP_FEATURE_CUDA), 0);
+    ck_assert_int_eq(cscalp_has_feature(12345), 0);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config");
+    tcase_add_test(tc, open_with_null_config_gives_a_working_engine_on_defaults);
+    tcase_add_test(tc, empty_object_equals_defaults);
+    tcase_add_loop_test(tc, bad_config_is_refused_with_the_key_path, 0,
+                        (int)(sizeof bad_configs / sizeof bad_configs[0]));
+    tcase_add_test(tc, configure_applies_all_or_nothing);
+    tcase_add_test(tc, effective_config_round_trips);
+    tcase_add_test(tc, config_json_reports_the_size_it_needs);
+    tcase_add_test(tc, every_config_key_is_documented_with_a_unit);
+    tcase_add_test(tc, version_and_errors_are_consistent);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(config_suite()); }
