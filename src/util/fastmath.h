@@ -2,9 +2,7 @@
  * ratios of nearby prices.
  *
  * All decayed sums of one group share a last-update time, so moving a group
- * to a new time costs one exp() however many time constants it holds: the
- * factors for shorter constants are integer powers of the longest one's
- * (exp(-dt/10) = exp(-dt/300)^30), computed by a few multiplications. */
+ * to a new time costs one short series per time constant. */
 #ifndef CSCALP_UTIL_FASTMATH_H
 #define CSCALP_UTIL_FASTMATH_H
 
@@ -36,34 +34,16 @@ static inline double cscalp_decay_factor(int64_t dt_ns, double tau_s)
     return y < 0.125 ? cscalp_exp_neg_small(y) : exp(-y);
 }
 
-/* Fixed powers as straight-line multiplications (a loop costs more than the
- * multiplications themselves at these sizes). */
-static inline double cscalp_pow5(double x)
-{
-    const double x2 = x * x;
-    return x2 * x2 * x;
-}
-
-static inline double cscalp_pow6(double x)
-{
-    const double x3 = x * x * x;
-    return x3 * x3;
-}
-
-static inline double cscalp_pow10(double x)
-{
-    return cscalp_pow5(x) * cscalp_pow5(x);
-}
-
-/* ln(a / b) for positive a, b. Consecutive mids differ by well under 0.1 %,
- * where the 6-term series of log1p is exact to under 2e-16 relative; larger
- * moves take log(). */
+/* ln(a / b) for positive a, b, as log1p of the relative difference (log(a/b)
+ * would lose digits when a/b rounds near 1). Consecutive mids differ by well
+ * under 0.1 %, where the 6-term series is exact in double; larger moves take
+ * log1p(). */
 static inline double cscalp_log_ratio(double a, double b)
 {
     const double x = (a - b) / b;
     if (fabs(x) < 1e-3)
         return x * (1.0 - x * (0.5 - x * (1.0 / 3.0 - x * (0.25 - x * (0.2 - x * (1.0 / 6.0))))));
-    return log(a / b);
+    return log1p(x);
 }
 
 #endif

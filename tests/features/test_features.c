@@ -11,11 +11,12 @@
 #include "cryptoscalp.h"
 #include "features/normalizer.h"
 #include "reference.h"
+#include "test_util.h"
 #ifdef HAVE_CAPTURE
 #include "binance_capture.h"
 #endif
 
-#define S 1000000000LL
+#define S NS_PER_S
 #define MS 1000000LL
 
 enum {
@@ -565,11 +566,4 @@ static Suite *features_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(features_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return run_suite(features_suite()); }
