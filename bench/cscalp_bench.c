@@ -5,13 +5,15 @@
  *
  * feed: per-event push latency on real data. The capture is decoded into
  * memory first (not timed). Each case (quote, trade, book10) then pushes its
- * events through a fresh engine in batches of BATCH single pushes; each batch
- * is timed with CLOCK_MONOTONIC and gives one ns/event figure, and the p50
- * and p99 of those figures are reported. One capture holds only thousands of
- * events per kind, so the data is replayed for several passes (after one
- * untimed warm-up pass), shifted in time each pass to keep time monotone.
- * --repeat N sets the number of timed passes; by default it is the fewest
- * that reach MIN_EVENTS.
+ * events through a fresh engine: every single push is timed (the x86 TSC
+ * where there is one, fenced, converted to ns by calibrating against
+ * CLOCK_MONOTONIC over the run, less the median cost of an empty timed
+ * region), giving the p50 and p99 of the per-event distribution; then the
+ * same passes run again timed only as a whole, giving the mean with no
+ * timing overhead. One capture holds only thousands of events per kind, so
+ * the data is replayed for several passes (after one untimed warm-up pass),
+ * shifted in time each pass to keep time monotone. --repeat N sets the
+ * number of passes; by default it is the fewest that reach MIN_EVENTS.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,9 +24,39 @@
 #include "binance_capture.h"
 #include "cryptoscalp.h"
 
-/* Clock reads cost ~20 ns; over 64 pushes that is well under 1 ns/event. */
-#define BATCH 64
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define TIMER_NAME "tsc"
+/* lfence keeps the pushes from moving across the reads of the counter. */
+static inline uint64_t timer_begin(void)
+{
+    _mm_lfence();
+    const uint64_t t = __rdtsc();
+    _mm_lfence();
+    return t;
+}
+
+static inline uint64_t timer_end(void)
+{
+    unsigned aux;
+    const uint64_t t = __rdtscp(&aux);
+    _mm_lfence();
+    return t;
+}
+#else
+#define TIMER_NAME "clock_monotonic"
+static inline uint64_t timer_begin(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t timer_end(void) { return timer_begin(); }
+#endif
+
 #define MIN_EVENTS 1000000u
+#define OVERHEAD_SAMPLES 100000
 #define BOOK_LEVELS 10
 /* Pause between the end of one pass and the start of the next. */
 #define PASS_GAP_NS INT64_C(1000000)
@@ -132,55 +164,90 @@ static void shift_time(const bench_case *c, int64_t offset_ns)
         *ts_field(c, i) += offset_ns;
 }
 
-static double elapsed_ns(const struct timespec *a, const struct timespec *b)
+static double now_ns(void)
 {
-    return (double)(b->tv_sec - a->tv_sec) * 1e9 + (double)(b->tv_nsec - a->tv_nsec);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* Push events [i, i + m) of the case; returns how many were refused. */
-static size_t push_run(cscalp_engine *e, const bench_case *c, size_t i, size_t m)
+/* The event about to be pushed, copied into a buffer the way a host's
+ * decoder writes the struct it then pushes: the engine reads it from cache,
+ * as it would live, not from a multi-megabyte array streamed from memory. */
+typedef union staged_event {
+    cscalp_quote quote;
+    cscalp_trade trade;
+    cscalp_book book;
+} staged_event;
+
+static void stage(const bench_case *c, size_t i, staged_event *out)
 {
-    size_t refused = 0;
+    memcpy(out, (const char *)c->events->v + i * c->events->size, c->events->size);
+}
+
+/* Push the staged event; 1 when it was refused. */
+static int push_one(cscalp_engine *e, const bench_case *c, const staged_event *ev)
+{
     switch (c->kind) {
-    case CSCALP_KIND_QUOTE: {
-        const cscalp_quote *q = (const cscalp_quote *)c->events->v + i;
-        for (size_t k = 0; k < m; k++)
-            refused += cscalp_push_quote(e, &q[k]) != CSCALP_OK;
-        break;
+    case CSCALP_KIND_QUOTE:
+        return cscalp_push_quote(e, &ev->quote) != CSCALP_OK;
+    case CSCALP_KIND_TRADE:
+        return cscalp_push_trade(e, &ev->trade) != CSCALP_OK;
+    default:
+        return cscalp_push_book(e, &ev->book) != CSCALP_OK;
     }
-    case CSCALP_KIND_TRADE: {
-        const cscalp_trade *t = (const cscalp_trade *)c->events->v + i;
-        for (size_t k = 0; k < m; k++)
-            refused += cscalp_push_trade(e, &t[k]) != CSCALP_OK;
-        break;
+}
+
+/* Staging alone, so the mean can leave its cost out. */
+static double stage_only_pass(const bench_case *c)
+{
+    staged_event ev;
+    volatile double sink = 0.0;
+    const double start = now_ns();
+    for (size_t i = 0; i < c->events->n; i++) {
+        stage(c, i, &ev);
+        sink = sink + (double)ev.quote.ts_ns;
     }
-    default: {
-        const cscalp_book *b = (const cscalp_book *)c->events->v + i;
-        for (size_t k = 0; k < m; k++)
-            refused += cscalp_push_book(e, &b[k]) != CSCALP_OK;
-        break;
-    }
+    return now_ns() - start;
+}
+
+/* One pass over the data. With `ticks` each push is timed on its own and its
+ * timer ticks are appended; without, the pass runs untimed. */
+static size_t run_pass(cscalp_engine *e, const bench_case *c, uint64_t *ticks,
+                       size_t *n_ticks)
+{
+    size_t refused = 0;
+    staged_event ev;
+    for (size_t i = 0; i < c->events->n; i++) {
+        stage(c, i, &ev);
+        if (ticks) {
+            const uint64_t t0 = timer_begin();
+            refused += (size_t)push_one(e, c, &ev);
+            const uint64_t t1 = timer_end();
+            ticks[(*n_ticks)++] = t1 - t0;
+        } else {
+            refused += (size_t)push_one(e, c, &ev);
+        }
     }
     return refused;
 }
 
-/* One pass over the data; when `figures` is non-NULL each batch's ns/event
- * is appended to it. */
-static size_t run_pass(cscalp_engine *e, const bench_case *c, double *figures,
-                       size_t *n_figures)
+static int cmp_u64(const void *a, const void *b)
 {
-    size_t refused = 0;
-    for (size_t i = 0; i < c->events->n; i += BATCH) {
-        size_t m = c->events->n - i < BATCH ? c->events->n - i : BATCH;
-        struct timespec t0;
-        struct timespec t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        refused += push_run(e, c, i, m);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (figures)
-            figures[(*n_figures)++] = elapsed_ns(&t0, &t1) / (double)m;
+    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median cost, in ticks, of an empty timed region. */
+static uint64_t timer_overhead(void)
+{
+    static uint64_t samples[OVERHEAD_SAMPLES];
+    for (size_t i = 0; i < OVERHEAD_SAMPLES; i++) {
+        const uint64_t t0 = timer_begin();
+        samples[i] = timer_end() - t0;
     }
-    return refused;
+    qsort(samples, OVERHEAD_SAMPLES, sizeof samples[0], cmp_u64);
+    return samples[OVERHEAD_SAMPLES / 2];
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -214,53 +281,96 @@ static void print_json_string(const char *s)
     putchar('"');
 }
 
-static void print_result(const bench_case *c, const double *sorted, size_t n_figures,
-                         size_t events, const char *source)
+static void print_result(const bench_case *c, const double *sorted, size_t n,
+                         double mean_ns, double resolution_ns, const char *source)
 {
     printf("{\"bench\":\"feed\",\"case\":\"%s\",", c->name);
-    if (n_figures > 0)
-        printf("\"ns_per_event_p50\":%.1f,\"ns_per_event_p99\":%.1f,",
-               percentile(sorted, n_figures, 0.50), percentile(sorted, n_figures, 0.99));
+    if (n > 0)
+        printf("\"ns_per_event_p50\":%.1f,\"ns_per_event_p99\":%.1f,"
+               "\"ns_per_event_mean\":%.1f,",
+               percentile(sorted, n, 0.50), percentile(sorted, n, 0.99), mean_ns);
     else
-        printf("\"ns_per_event_p50\":null,\"ns_per_event_p99\":null,");
-    printf("\"events\":%zu,\"source\":", events);
+        printf("\"ns_per_event_p50\":null,\"ns_per_event_p99\":null,"
+               "\"ns_per_event_mean\":null,");
+    printf("\"events\":%zu,\"timer\":\"%s\",\"timer_resolution_ns\":%.1f,\"source\":", n,
+           TIMER_NAME, resolution_ns);
     print_json_string(source);
     printf("}\n");
 }
 
 /* Run one case on a fresh engine and print its line. */
-static int bench_case_run(const bench_case *c, size_t passes, const char *source)
+/* The smallest non-zero difference between two timings: the timer's
+ * effective resolution (coarse on some virtual machines). */
+static double finest_step(const uint64_t *ticks, size_t n)
+{
+    uint64_t step = UINT64_MAX;
+    for (size_t i = 1; i < n && step > 1; i++) {
+        const uint64_t d = ticks[i] > ticks[i - 1] ? ticks[i] - ticks[i - 1]
+                                                   : ticks[i - 1] - ticks[i];
+        if (d != 0 && d < step)
+            step = d;
+    }
+    return step == UINT64_MAX ? 0.0 : (double)step;
+}
+
+static int bench_case_run(const bench_case *c, size_t passes, uint64_t overhead,
+                          const char *source)
 {
     const event_array *a = c->events;
-    size_t batches_per_pass = (a->n + BATCH - 1) / BATCH;
-    double *figures = malloc((passes * batches_per_pass + 1) * sizeof *figures);
+    const size_t total = passes * a->n;
+    uint64_t *ticks = malloc((total + 1) * sizeof *ticks);
+    double *ns = malloc((total + 1) * sizeof *ns);
     cscalp_engine *engine = NULL;
     int rc = cscalp_open(&engine, NULL);
-    if (!figures || rc != CSCALP_OK) {
+    if (!ticks || !ns || rc != CSCALP_OK) {
         fprintf(stderr, "cscalp-bench: cannot start case %s: %s\n", c->name,
-                figures ? cscalp_strerror(rc) : "out of memory");
-        free(figures);
+                rc != CSCALP_OK ? cscalp_strerror(rc) : "out of memory");
+        free(ticks);
+        free(ns);
         cscalp_close(engine);
         return -1;
     }
 
-    size_t n_figures = 0;
-    size_t refused = 0;
+    size_t n = 0, refused = 0;
+    double mean_ns = 0.0, resolution = 0.0;
     if (a->n > 0) {
-        int64_t period = *ts_field(c, a->n - 1) - *ts_field(c, 0) + PASS_GAP_NS;
+        const int64_t period = *ts_field(c, a->n - 1) - *ts_field(c, 0) + PASS_GAP_NS;
         run_pass(engine, c, NULL, NULL); /* warm-up: caches, branch predictors */
+
+        /* Distribution: every push timed; ticks -> ns by calibrating the
+         * timer against CLOCK_MONOTONIC over these passes. */
+        const double wall0 = now_ns();
+        const uint64_t tick0 = timer_begin();
         for (size_t p = 0; p < passes; p++) {
             shift_time(c, period);
-            refused += run_pass(engine, c, figures, &n_figures);
+            refused += run_pass(engine, c, ticks, &n);
         }
+        const uint64_t tick1 = timer_end();
+        const double ns_per_tick = (now_ns() - wall0) / (double)(tick1 - tick0);
+        for (size_t i = 0; i < n; i++)
+            ns[i] = ticks[i] > overhead ? (double)(ticks[i] - overhead) * ns_per_tick : 0.0;
+
+        /* Mean: the same passes again, timed only as a whole, less the cost
+         * of staging the events. */
+        double staging = 0.0;
+        for (size_t p = 0; p < passes; p++)
+            staging += stage_only_pass(c);
+        const double start = now_ns();
+        for (size_t p = 0; p < passes; p++) {
+            shift_time(c, period);
+            refused += run_pass(engine, c, NULL, NULL);
+        }
+        mean_ns = (now_ns() - start - staging) / (double)total;
+        resolution = finest_step(ticks, n) * ns_per_tick;
     }
     if (refused > 0)
         fprintf(stderr, "cscalp-bench: case %s: %zu events refused, e.g. %s\n", c->name,
                 refused, cscalp_last_error(engine));
 
-    qsort(figures, n_figures, sizeof *figures, cmp_double);
-    print_result(c, figures, n_figures, passes * a->n, source);
-    free(figures);
+    qsort(ns, n, sizeof *ns, cmp_double);
+    print_result(c, ns, n, mean_ns, resolution, source);
+    free(ticks);
+    free(ns);
     cscalp_close(engine);
     return 0;
 }
@@ -334,9 +444,10 @@ int main(int argc, char **argv)
         {"trade", CSCALP_KIND_TRADE, &d.trades},
         {"book10", CSCALP_KIND_BOOK, &d.books},
     };
+    const uint64_t overhead = timer_overhead();
     for (size_t i = 0; status == EXIT_SUCCESS && i < sizeof cases / sizeof cases[0]; i++) {
         size_t passes = passes_for(cases[i].events->n, repeat);
-        if (bench_case_run(&cases[i], passes, base_name(path)) != 0)
+        if (bench_case_run(&cases[i], passes, overhead, base_name(path)) != 0)
             status = EXIT_FAILURE;
     }
 

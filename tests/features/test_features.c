@@ -310,7 +310,8 @@ START_TEST(random_stream_matches_the_reference)
 {
     rng g = {0x5eed0000u + (uint64_t)_i};
     cscalp_engine *e = open_engine("{\"features\":{\"norm_warmup_samples\":5,"
-                                   "\"norm_half_life_s\":20},\"feed\":{\"book_levels\":8}}");
+                                   "\"norm_half_life_s\":20,\"norm_interval_ms\":100},"
+                                   "\"feed\":{\"book_levels\":8}}");
     reference r;
     ref_init(&r, 8, 100 * MS, 20.0, 5.0, 5);
     int64_t t = (_i % 2 ? -40 : 1700000000) * S; /* negative epochs too */
@@ -394,7 +395,8 @@ START_TEST(real_capture_matches_the_reference)
     bcap_options_init(&opt);
     opt.log = NULL;
     ck_assert_msg(bcap_open(&rd, path, &opt, err, sizeof err) == BCAP_OK, "%s", err);
-    cscalp_engine *e = open_engine("{\"features\":{\"norm_warmup_samples\":20}}");
+    cscalp_engine *e = open_engine("{\"features\":{\"norm_warmup_samples\":20,"
+                                   "\"norm_interval_ms\":100}}");
     reference r;
     ref_init(&r, 10, 100 * MS, 300.0, 5.0, 20);
     bcap_event ev;
