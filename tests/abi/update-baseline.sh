@@ -1,11 +1,9 @@
 #!/bin/sh
-# Regenerate lib/libcryptoscalp.abi from a build (default: build/). Only for a
-# deliberate ABI change, which also needs a CHANGELOG line and, for an
-# incompatible one, a new SONAME major.
+# Rewrite lib/libcryptoscalp.abi from a build's shared library, on purpose:
+# only for a deliberate ABI change, which also needs a CHANGELOG line (see
+# lib/README.md). usage: tests/abi/update-baseline.sh [BUILD_DIR] (default build/)
+# Use a gcc build with debug info (the default buildtype, debugoptimized).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-"$root/build"}
-lib=$(ls "$build"/src/libcryptoscalp.so.*.*.* | head -n 1)
-abidw --headers-dir "$root/include" --no-corpus-path --no-comp-dir-path "$lib" \
-    > "$root/lib/libcryptoscalp.abi"
-echo "wrote $root/lib/libcryptoscalp.abi from $lib"
+exec sh "$root/tests/abi/check-abi.sh" --update "$build/src/libcryptoscalp.so.1" "$root"

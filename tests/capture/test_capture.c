@@ -527,8 +527,7 @@ START_TEST(malformed_lines_are_counted_and_skipped)
     static const char *const bad[] = {
         "1721347021000000000 {\"stream\":\"btcusdt@trade\",\"data\":{\"e\":\"trade\"",
         "garbage without a receive time",
-        "1721347021000000000 {\"data\":{\"e\":\"bookTicker\",\"b\":\"abc\",\"B\":\"1\","
-        "\"a\":\"2\",\"A\":\"3\"}}",
+        "1721347021000000000 {\"data\":{\"e\":\"bookTicker\",\"b\":\"abc\",\"B\":\"1\",\"a\":\"2\",\"A\":\"3\"}}",
         "1721347021000000000 [1,2,3]",
         "1721347021000000000 {\"lastUpdateId\":\"x\",\"bids\":[],\"asks\":[]}",
         "99999999999999999999999 {}",

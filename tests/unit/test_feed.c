@@ -68,12 +68,12 @@ typedef struct bad_quote_case {
 } bad_quote_case;
 
 static const bad_quote_case bad_quotes[] = {
-    {{11 * NS_PER_S, NAN, 1, 101, 1}, CSCALP_ENONFINITE, CSCALP_REJECT_NONFINITE, "quote.bid_price"},
-    {{11 * NS_PER_S, 100, 1, INFINITY, 1}, CSCALP_ENONFINITE, CSCALP_REJECT_NONFINITE, "quote.ask_price"},
+    {{11 * NS_PER_S, (double)NAN, 1, 101, 1}, CSCALP_ENONFINITE, CSCALP_REJECT_NONFINITE, "quote.bid_price"},
+    {{11 * NS_PER_S, 100, 1, (double)INFINITY, 1}, CSCALP_ENONFINITE, CSCALP_REJECT_NONFINITE, "quote.ask_price"},
     {{11 * NS_PER_S, 0, 1, 101, 1}, CSCALP_EPRICE, CSCALP_REJECT_PRICE, "quote.bid_price"},
     {{11 * NS_PER_S, 100, 1, -101, 1}, CSCALP_EPRICE, CSCALP_REJECT_PRICE, "quote.ask_price"},
     {{11 * NS_PER_S, 100, -1, 101, 1}, CSCALP_ESIZE, CSCALP_REJECT_SIZE, "quote.bid_size"},
-    {{11 * NS_PER_S, 100, 1, 101, NAN}, CSCALP_ENONFINITE, CSCALP_REJECT_NONFINITE, "quote.ask_size"},
+    {{11 * NS_PER_S, 100, 1, 101, (double)NAN}, CSCALP_ENONFINITE, CSCALP_REJECT_NONFINITE, "quote.ask_size"},
     {{11 * NS_PER_S, 101, 1, 101, 1}, CSCALP_ECROSSED, CSCALP_REJECT_CROSSED, "quote.bid_price"},
     {{11 * NS_PER_S, 102, 1, 101, 1}, CSCALP_ECROSSED, CSCALP_REJECT_CROSSED, "quote.bid_price"},
     {{10 * NS_PER_S - 6000000, 100, 1, 101, 1}, CSCALP_ETIME, CSCALP_REJECT_TIME, "ts_ns"},
@@ -101,7 +101,7 @@ typedef struct bad_trade_case {
 } bad_trade_case;
 
 static const bad_trade_case bad_trades[] = {
-    {{11 * NS_PER_S, NAN, 1, CSCALP_SIDE_BUY, 0, 0}, CSCALP_ENONFINITE, CSCALP_REJECT_NONFINITE, "trade.price"},
+    {{11 * NS_PER_S, (double)NAN, 1, CSCALP_SIDE_BUY, 0, 0}, CSCALP_ENONFINITE, CSCALP_REJECT_NONFINITE, "trade.price"},
     {{11 * NS_PER_S, -3, 1, CSCALP_SIDE_BUY, 0, 0}, CSCALP_EPRICE, CSCALP_REJECT_PRICE, "trade.price"},
     {{11 * NS_PER_S, 100, 0, CSCALP_SIDE_BUY, 0, 0}, CSCALP_ESIZE, CSCALP_REJECT_SIZE, "trade.size"},
     {{11 * NS_PER_S, 100, -2, CSCALP_SIDE_SELL, 0, 0}, CSCALP_ESIZE, CSCALP_REJECT_SIZE, "trade.size"},
@@ -175,7 +175,7 @@ START_TEST(bad_book_is_refused_with_the_level_named)
                        "book.asks[2].size");
         break;
     case 6:
-        b.bids[1].size = NAN;
+        b.bids[1].size = (double)NAN;
         expect_refused(cscalp_push_book(fx.e, &b), CSCALP_ENONFINITE,
                        CSCALP_REJECT_NONFINITE, "book.bids[1].size");
         break;
@@ -192,7 +192,7 @@ START_TEST(bad_funding_is_refused)
     cscalp_funding f = {11 * NS_PER_S, 0.0001, 100.2, 100.1, 12 * NS_PER_S};
     switch (_i) {
     case 0:
-        f.funding_rate = NAN;
+        f.funding_rate = (double)NAN;
         expect_refused(cscalp_push_funding(fx.e, &f), CSCALP_ENONFINITE,
                        CSCALP_REJECT_NONFINITE, "funding.funding_rate");
         break;

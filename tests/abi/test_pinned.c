@@ -1,0 +1,174 @@
+/* pinned_constants: the public enum values and array-bound macros are part of
+ * the ABI (hosts store them in the int32_t fields of the structs and size
+ * arrays with them) but abidiff cannot see them: the exported functions take
+ * plain ints, so no enum type is reachable in the ABI dump. This table,
+ * written out by hand, fails on any renumbering. A value appended to an enum
+ * is appended here too. The error codes have their own test (error_codes).
+ *
+ * The second table pins the size and member offsets of every public struct
+ * as the x86-64/AArch64 (LP64) ABI lays them out, so a layout change is
+ * caught in builds where abidiff is skipped (no debug info, no abigail-tools).
+ * Size-prefixed output structs may grow at the end: then their size here
+ * changes too, on purpose, with the ABI baseline and a CHANGELOG line. */
+#include "cryptoscalp.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define PIN(name, value) {#name, (long long)(name), value}
+static const struct {
+    const char *name;
+    long long actual, pinned;
+} constants[] = {
+    PIN(CSCALP_FEATURE_BLAS, 1),
+    PIN(CSCALP_FEATURE_CUDA, 2),
+    PIN(CSCALP_FEATURE_THREADS, 3),
+    PIN(CSCALP_SIDE_BUY, 1),
+    PIN(CSCALP_SIDE_SELL, -1),
+    PIN(CSCALP_BOOK_MAX_LEVELS, 50),
+    PIN(CSCALP_BATCH_SKIP_INVALID, 1),
+    PIN(CSCALP_SEVERITY_INFO, 0),
+    PIN(CSCALP_SEVERITY_WARNING, 1),
+    PIN(CSCALP_SEVERITY_ERROR, 2),
+    PIN(CSCALP_SEVERITY_CRITICAL, 3),
+    PIN(CSCALP_COMPONENT_ENGINE, 0),
+    PIN(CSCALP_COMPONENT_FEED, 1),
+    PIN(CSCALP_COMPONENT_FEATURES, 2),
+    PIN(CSCALP_COMPONENT_MODEL, 3),
+    PIN(CSCALP_COMPONENT_LEARNER, 4),
+    PIN(CSCALP_COMPONENT_REGIME, 5),
+    PIN(CSCALP_COMPONENT_POLICY, 6),
+    PIN(CSCALP_COMPONENT_RISK, 7),
+    PIN(CSCALP_COMPONENT_SUPERVISOR, 8),
+    PIN(CSCALP_COMPONENT_PERSIST, 9),
+    PIN(CSCALP_COMPONENT_SLOTS, 16),
+    PIN(CSCALP_EVENT_INPUT_REJECTED, 1),
+    PIN(CSCALP_EVENT_CONFIG_CHANGED, 2),
+    PIN(CSCALP_EVENT_CONFIG_REJECTED, 3),
+    PIN(CSCALP_EVENT_TIME_REGRESSION, 4),
+    PIN(CSCALP_ACTION_NONE, 0),
+    PIN(CSCALP_ACTION_REJECTED, 1),
+    PIN(CSCALP_ACTION_APPLIED, 2),
+    PIN(CSCALP_ACTION_CLAMPED, 3),
+    PIN(CSCALP_STATUS_OK, 0),
+    PIN(CSCALP_STATUS_DEGRADED, 1),
+    PIN(CSCALP_STATUS_FAILED, 2),
+    PIN(CSCALP_REJECT_NONFINITE, 0),
+    PIN(CSCALP_REJECT_PRICE, 1),
+    PIN(CSCALP_REJECT_SIZE, 2),
+    PIN(CSCALP_REJECT_SIDE, 3),
+    PIN(CSCALP_REJECT_CROSSED, 4),
+    PIN(CSCALP_REJECT_LEVELS, 5),
+    PIN(CSCALP_REJECT_TIME, 6),
+    PIN(CSCALP_REJECT_FIELD, 7),
+    PIN(CSCALP_REJECT_REASON_SLOTS, 16),
+    PIN(CSCALP_KIND_TRADE, 0),
+    PIN(CSCALP_KIND_QUOTE, 1),
+    PIN(CSCALP_KIND_BOOK, 2),
+    PIN(CSCALP_KIND_FUNDING, 3),
+    PIN(CSCALP_KIND_COUNT, 4),
+};
+#undef PIN
+
+#define SIZE(type, value) {#type, sizeof(type), value}
+#define OFF(type, member, value) {#type "." #member, offsetof(type, member), value}
+static const struct {
+    const char *name;
+    size_t actual, pinned;
+} layout[] = {
+    SIZE(cscalp_allocator, 24),
+    OFF(cscalp_allocator, alloc, 0),
+    OFF(cscalp_allocator, free, 8),
+    OFF(cscalp_allocator, opaque, 16),
+    SIZE(cscalp_trade, 40),
+    OFF(cscalp_trade, ts_ns, 0),
+    OFF(cscalp_trade, price, 8),
+    OFF(cscalp_trade, size, 16),
+    OFF(cscalp_trade, side, 24),
+    OFF(cscalp_trade, flags, 28),
+    OFF(cscalp_trade, trade_id, 32),
+    SIZE(cscalp_quote, 40),
+    OFF(cscalp_quote, ts_ns, 0),
+    OFF(cscalp_quote, bid_price, 8),
+    OFF(cscalp_quote, bid_size, 16),
+    OFF(cscalp_quote, ask_price, 24),
+    OFF(cscalp_quote, ask_size, 32),
+    SIZE(cscalp_level, 16),
+    OFF(cscalp_level, price, 0),
+    OFF(cscalp_level, size, 8),
+    SIZE(cscalp_book, 1616),
+    OFF(cscalp_book, ts_ns, 0),
+    OFF(cscalp_book, bid_count, 8),
+    OFF(cscalp_book, ask_count, 12),
+    OFF(cscalp_book, bids, 16),
+    OFF(cscalp_book, asks, 816),
+    SIZE(cscalp_funding, 40),
+    OFF(cscalp_funding, ts_ns, 0),
+    OFF(cscalp_funding, funding_rate, 8),
+    OFF(cscalp_funding, mark_price, 16),
+    OFF(cscalp_funding, index_price, 24),
+    OFF(cscalp_funding, next_funding_ts_ns, 32),
+    SIZE(cscalp_health_event, 40),
+    OFF(cscalp_health_event, size, 0),
+    OFF(cscalp_health_event, severity, 4),
+    OFF(cscalp_health_event, component, 8),
+    OFF(cscalp_health_event, event, 12),
+    OFF(cscalp_health_event, error, 16),
+    OFF(cscalp_health_event, action, 20),
+    OFF(cscalp_health_event, ts_ns, 24),
+    OFF(cscalp_health_event, message, 32),
+    SIZE(cscalp_component_health, 32),
+    OFF(cscalp_component_health, status, 0),
+    OFF(cscalp_component_health, last_event, 4),
+    OFF(cscalp_component_health, last_error, 8),
+    OFF(cscalp_component_health, last_severity, 12),
+    OFF(cscalp_component_health, last_event_ts_ns, 16),
+    OFF(cscalp_component_health, events, 24),
+    SIZE(cscalp_health_report, 696),
+    OFF(cscalp_health_report, size, 0),
+    OFF(cscalp_health_report, component_count, 4),
+    OFF(cscalp_health_report, clock_ns, 8),
+    OFF(cscalp_health_report, components, 16),
+    OFF(cscalp_health_report, feed_accepted, 528),
+    OFF(cscalp_health_report, feed_rejected, 560),
+    OFF(cscalp_health_report, time_clamped, 688),
+};
+#undef SIZE
+#undef OFF
+
+struct int64_alignment {
+    char c;
+    int64_t v;
+};
+
+int main(void)
+{
+    size_t i;
+    int failures = 0;
+    for (i = 0; i < sizeof constants / sizeof constants[0]; i++)
+        if (constants[i].actual != constants[i].pinned) {
+            printf("FAIL: %s is %lld, pinned %lld\n", constants[i].name, constants[i].actual,
+                   constants[i].pinned);
+            failures++;
+        }
+    if (CSCALP_COMPONENT_COUNT > CSCALP_COMPONENT_SLOTS ||
+        CSCALP_REJECT_REASON_COUNT > CSCALP_REJECT_REASON_SLOTS) {
+        printf("FAIL: a *_COUNT outgrew its reserved *_SLOTS\n");
+        failures++;
+    }
+    printf("%u pinned constants checked\n", (unsigned)(sizeof constants / sizeof constants[0]));
+
+    if (sizeof(void *) != 8 || offsetof(struct int64_alignment, v) != 8) {
+        printf("struct layouts not checked: the table is for LP64 ABIs (x86-64, AArch64)\n");
+    } else {
+        for (i = 0; i < sizeof layout / sizeof layout[0]; i++)
+            if (layout[i].actual != layout[i].pinned) {
+                printf("FAIL: %s is %u, pinned %u\n", layout[i].name, (unsigned)layout[i].actual,
+                       (unsigned)layout[i].pinned);
+                failures++;
+            }
+        printf("%u struct sizes and offsets checked\n", (unsigned)(sizeof layout / sizeof layout[0]));
+    }
+    printf("%d failures\n", failures);
+    return failures != 0;
+}
