@@ -2,6 +2,10 @@
  * cscalp-bench — benchmarks of libcryptoscalp; prints one JSON line per case.
  *
  *   cscalp-bench feed [--repeat N] [CAPTURE]
+ *   cscalp-bench infer [--calls N] [CAPTURE]
+ *   cscalp-bench train [--seconds S] [--backend cpu|blas] [--batch 1|256] [CAPTURE]
+ *
+ * infer and train are in bench_nn.c.
  *
  * feed: per-event push latency on real data. The capture is decoded into
  * memory first (not timed). Each case (quote, trade, book10) then pushes its
@@ -27,39 +31,10 @@
 #include "binance_capture.h"
 #include "cryptoscalp.h"
 
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(CSCALP_BENCH_CLOCK_MONOTONIC)
-#include <x86intrin.h>
-#define TIMER_NAME "tsc"
-/* lfence keeps the pushes from moving across the reads of the counter. */
-static inline uint64_t timer_begin(void)
-{
-    _mm_lfence();
-    const uint64_t t = __rdtsc();
-    _mm_lfence();
-    return t;
-}
-
-static inline uint64_t timer_end(void)
-{
-    unsigned aux;
-    const uint64_t t = __rdtscp(&aux);
-    _mm_lfence();
-    return t;
-}
-#else
-#define TIMER_NAME "clock_monotonic"
-static inline uint64_t timer_begin(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline uint64_t timer_end(void) { return timer_begin(); }
-#endif
+#include "bench_common.h"
+#include "bench_nn.h"
 
 #define MIN_EVENTS 1000000u
-#define OVERHEAD_SAMPLES 100000
 #define BOOK_LEVELS 10
 /* Pause between the end of one pass and the start of the next. */
 #define PASS_GAP_NS INT64_C(1000000)
@@ -87,12 +62,20 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: cscalp-bench feed [--repeat N] [CAPTURE]\n"
+            "       cscalp-bench infer [--calls N] [CAPTURE]\n"
+            "       cscalp-bench train [--seconds S] [--backend cpu|blas] [--batch 1|256] "
+            "[CAPTURE]\n"
             "\n"
-            "  feed           push latency per event (cases quote, trade, book10),\n"
-            "                 one JSON line per case on stdout\n"
-            "  CAPTURE        raw Binance USDⓈ-M capture (default: %s)\n"
-            "  --repeat N     timed passes over the capture (default: enough for %u events)\n",
-            CSCALP_SAMPLE_CAPTURE, MIN_EVENTS);
+            "  feed           push latency per event (cases quote, trade, book10)\n"
+            "  infer          cscalp_infer latency after each quote, and the model alone\n"
+            "                 (default model, batch 1, >= %u calls)\n"
+            "  train          training step throughput per backend, batch 1 and 256\n"
+            "  CAPTURE        raw Binance USD-M capture (default: %s)\n"
+            "  --repeat N     timed passes over the capture (default: enough for %u events)\n"
+            "  --calls N      timed cscalp_infer calls (default 100000)\n"
+            "  --seconds S    time per training case (default 2)\n"
+            "Every mode prints one JSON line per case on stdout.\n",
+            100000u, CSCALP_SAMPLE_CAPTURE, MIN_EVENTS);
 }
 
 /* ------------------------------------------------------------- decoding */
@@ -167,13 +150,6 @@ static void shift_time(const bench_case *c, int64_t offset_ns)
         *ts_field(c, i) += offset_ns;
 }
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* The event about to be pushed, copied into a buffer the way a host's
  * decoder writes the struct it then pushes: the engine reads it from cache,
  * as it would live, not from a multi-megabyte array streamed from memory. */
@@ -235,55 +211,7 @@ static size_t run_pass(cscalp_engine *e, const bench_case *c, uint64_t *ticks,
     return refused;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median cost, in ticks, of an empty timed region. */
-static uint64_t timer_overhead(void)
-{
-    static uint64_t samples[OVERHEAD_SAMPLES];
-    for (size_t i = 0; i < OVERHEAD_SAMPLES; i++) {
-        const uint64_t t0 = timer_begin();
-        samples[i] = timer_end() - t0;
-    }
-    qsort(samples, OVERHEAD_SAMPLES, sizeof samples[0], cmp_u64);
-    return samples[OVERHEAD_SAMPLES / 2];
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of n > 0 sorted values: the smallest value with
- * at least permille/1000 of the values at or below it. */
-static double percentile(const double *sorted, size_t n, unsigned permille)
-{
-    const size_t rank = (n / 1000) * permille + ((n % 1000) * permille + 999) / 1000;
-    return sorted[rank > 0 ? rank - 1 : 0];
-}
-
 /* -------------------------------------------------------------- output */
-
-static void print_json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
 
 static void print_result(const bench_case *c, const double *sorted, size_t n,
                          double mean_ns, double resolution_ns, const char *source)
@@ -300,20 +228,6 @@ static void print_result(const bench_case *c, const double *sorted, size_t n,
            TIMER_NAME, resolution_ns);
     print_json_string(source);
     printf("}\n");
-}
-
-/* The smallest non-zero difference between two timings: the timer's
- * effective resolution (coarse on some virtual machines). */
-static double finest_step(const uint64_t *ticks, size_t n)
-{
-    uint64_t step = UINT64_MAX;
-    for (size_t i = 1; i < n && step > 1; i++) {
-        const uint64_t d = ticks[i] > ticks[i - 1] ? ticks[i] - ticks[i - 1]
-                                                   : ticks[i - 1] - ticks[i];
-        if (d != 0 && d < step)
-            step = d;
-    }
-    return step == UINT64_MAX ? 0.0 : (double)step;
 }
 
 /* Run one case on a fresh engine and print its line. */
@@ -432,8 +346,64 @@ static int parse_args(int argc, char **argv, const char **path, size_t *repeat)
     return 0;
 }
 
+/* infer and train: their own options, then an optional capture path. */
+static int nn_main(int argc, char **argv)
+{
+    const int infer = strcmp(argv[1], "infer") == 0;
+    const char *path = CSCALP_SAMPLE_CAPTURE;
+    size_t calls = 0;
+    double seconds = 2.0;
+    int backend = -1;
+    uint32_t batch = 0;
+    int have_path = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *opt = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (infer && strcmp(opt, "--calls") == 0 && val) {
+            const long v = strtol(val, &end, 10);
+            if (*end != '\0' || v < 1)
+                goto bad;
+            calls = (size_t)v;
+            i++;
+        } else if (!infer && strcmp(opt, "--seconds") == 0 && val) {
+            seconds = strtod(val, &end);
+            if (*end != '\0' || !(seconds > 0.0))
+                goto bad;
+            i++;
+        } else if (!infer && strcmp(opt, "--backend") == 0 && val) {
+            if (strcmp(val, "cpu") == 0)
+                backend = 0;
+            else if (strcmp(val, "blas") == 0)
+                backend = 1;
+            else
+                goto bad;
+            i++;
+        } else if (!infer && strcmp(opt, "--batch") == 0 && val) {
+            const long v = strtol(val, &end, 10);
+            if (*end != '\0' || (v != 1 && v != 256))
+                goto bad;
+            batch = (uint32_t)v;
+            i++;
+        } else if (opt[0] != '-' && !have_path) {
+            path = opt;
+            have_path = 1;
+        } else {
+            goto bad;
+        }
+    }
+    return (infer ? bench_infer(path, calls) : bench_train(path, seconds, backend, batch)) == 0
+               ? EXIT_SUCCESS
+               : EXIT_FAILURE;
+bad:
+    usage(stderr);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && (strcmp(argv[1], "infer") == 0 || strcmp(argv[1], "train") == 0))
+        return nn_main(argc, argv);
     const char *path = NULL;
     size_t repeat = 0;
     int parsed = parse_args(argc, argv, &path, &repeat);

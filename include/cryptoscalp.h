@@ -105,7 +105,8 @@ CSCALP_API int cscalp_has_feature(int feature);
     X(ECROSSED, -13, "crossed or locked book (bid >= ask)")                    \
     X(ELEVELS, -14, "book levels not strictly ordered or bad level count")     \
     X(ETIME, -15, "timestamp before the engine clock beyond the tolerance")    \
-    X(EUNSUPPORTED, -16, "feature not available in this build")
+    X(EUNSUPPORTED, -16, "feature not available in this build")               \
+    X(ECONFIG_FIXED, -17, "configuration key is fixed when the engine opens")
 
 typedef enum cscalp_error {
 #define CSCALP_ERROR_ENUM_(name, code, text) CSCALP_##name = code,
@@ -146,9 +147,11 @@ typedef struct cscalp_allocator {
 /** Create an engine from a JSON configuration (see docs/config.md).
  *  `config_json` may be NULL or "{}" for the defaults; keys you give override
  *  the defaults. On success *out is a new handle; on failure *out is NULL.
+ *  The model is created from `model.seed` (docs/model.md).
  *  Thread: any; the new handle then belongs to the calling thread.
  *  Errors: CSCALP_EINVAL (out is NULL), CSCALP_EJSON, CSCALP_ECONFIG_KEY,
- *  CSCALP_ECONFIG_TYPE, CSCALP_ECONFIG_RANGE, CSCALP_ENOMEM. Use
+ *  CSCALP_ECONFIG_TYPE, CSCALP_ECONFIG_RANGE, CSCALP_EUNSUPPORTED
+ *  (model.backend names a backend this build lacks), CSCALP_ENOMEM. Use
  *  cscalp_open_ex to receive the detail text of a failure. */
 CSCALP_API int cscalp_open(cscalp_engine **out, const char *config_json);
 
@@ -338,6 +341,59 @@ CSCALP_API int cscalp_features(const cscalp_engine *engine, double *raw,
                                double *normalized, size_t cap, size_t *count);
 
 /* ------------------------------------------------------------------------ */
+/* Inference                                                                */
+/* ------------------------------------------------------------------------ */
+
+/** Class indexes of cscalp_signal.probabilities. */
+typedef enum cscalp_class {
+    CSCALP_CLASS_DOWN = 0,
+    CSCALP_CLASS_FLAT = 1,
+    CSCALP_CLASS_UP = 2
+} cscalp_class;
+
+/** How much the engine may act on its own (values pinned). Until autonomy
+ *  control exists every engine is MANUAL: signals only. */
+typedef enum cscalp_autonomy {
+    CSCALP_AUTONOMY_MANUAL = 0,     /**< signals only, no intents */
+    CSCALP_AUTONOMY_ASSISTED = 1,   /**< intents only reduce risk unless confirmed */
+    CSCALP_AUTONOMY_AUTONOMOUS = 2, /**< intents and online learning */
+    CSCALP_AUTONOMY_EVOLVING = 3    /**< also searches hyper-parameters */
+} cscalp_autonomy;
+
+/** Why a signal should be read with care (bits of cscalp_signal.reasons). */
+#define CSCALP_REASON_NO_QUOTE (1u << 0)  /**< no top of book yet: every input is 0 */
+#define CSCALP_REASON_WARMUP (1u << 1)    /**< normaliser still warming up
+                                               (features.norm_warmup_samples):
+                                               the inputs are 0 */
+#define CSCALP_REASON_UNTRAINED (1u << 2) /**< the model is as initialised from
+                                               model.seed and never trained */
+
+/** The model's view of the market at the engine clock (docs/model.md). */
+typedef struct cscalp_signal {
+    uint32_t size;             /**< set by the caller to sizeof(cscalp_signal) */
+    uint32_t reasons;          /**< CSCALP_REASON_* bits, 0 when none */
+    int64_t ts_ns;             /**< engine clock the signal is for */
+    double probabilities[3];   /**< by cscalp_class; sum to 1 */
+    double expected_move_bps;  /**< expected mid move over the horizon (bps) */
+    double confidence;         /**< 1 - entropy / ln 3: 0 uniform, 1 certain */
+    int32_t regime;            /**< most probable regime (0 while there is one) */
+    int32_t autonomy;          /**< cscalp_autonomy in force */
+    double regime_probability; /**< its posterior probability */
+    double target_position;    /**< contracts, signed; 0 until the policy exists */
+    uint64_t model_version;    /**< 1 when initialised; +1 per published update */
+} cscalp_signal;
+
+/** Run the live model on the current feature vector (with the configured
+ *  lags) and fill `signal` (caller sets signal->size first; the library
+ *  fills the fields that fit and leaves size unchanged). Reading the
+ *  features does not change market state. O(model size), allocation-free,
+ *  no lock. Errors: CSCALP_EINVAL (NULL), CSCALP_ESTRUCT (size smaller than
+ *  the version-1 struct), CSCALP_ENONFINITE (the model's output is not
+ *  finite: nothing is filled beyond size, a health event ERROR on component
+ *  MODEL is raised). Thread: the owning thread. */
+CSCALP_API int cscalp_infer(cscalp_engine *engine, cscalp_signal *signal);
+
+/* ------------------------------------------------------------------------ */
 /* Health                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -370,9 +426,11 @@ typedef enum cscalp_event_code {
     CSCALP_EVENT_INPUT_REJECTED = 1,  /**< a market-data event was refused */
     CSCALP_EVENT_CONFIG_CHANGED = 2,  /**< cscalp_configure applied a patch */
     CSCALP_EVENT_CONFIG_REJECTED = 3, /**< cscalp_configure refused a patch */
-    CSCALP_EVENT_TIME_REGRESSION = 4  /**< an event came earlier than the clock
+    CSCALP_EVENT_TIME_REGRESSION = 4, /**< an event came earlier than the clock
                                            but within tolerance; it was
                                            accepted at the clock time */
+    CSCALP_EVENT_MODEL_OUTPUT_INVALID = 5 /**< the model produced a non-finite
+                                               output; no signal was given */
 } cscalp_event_code;
 
 /** What the engine did about it; values are pinned. */

@@ -1,6 +1,7 @@
 /* The engine: the only file that knows every stage. It owns the handle,
  * routes each API call through the stages in order and turns every refusal
  * into an error code, a detail text, a counter and a health event. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "features/features.h"
 #include "feed/feed.h"
 #include "health/health.h"
+#include "nn/nn.h"
 #include "persist/config.h"
 #include "util/alloc.h"
 #include "util/json_writer.h"
@@ -23,6 +25,20 @@ struct cscalp_engine {
     cscalp_feed *feed;
     cscalp_feature_state *features;
     cscalp_health_state health;
+
+    /* The live model (docs/model.md): flat parameters, their packed copy for
+     * batch-1 inference, and the input assembled for each inference. */
+    cscalp_nn_arch arch;
+    const cscalp_nn_backend *backend;
+    float *params;
+    cscalp_nn_packed *packed;
+    float *model_input;
+    float regime_posterior[CSCALP_NN_MAX_EXPERTS];
+    uint64_t model_version;
+    uint64_t model_updates;
+    uint64_t inferences;
+    uint64_t inference_failures;
+
     char *last_error;
     uint64_t api_errors;
     uint64_t config_changes;
@@ -96,9 +112,81 @@ static void apply_config(cscalp_engine *e)
     e->health.degraded_hold_ns = (int64_t)(c->health_degraded_hold_s * 1e9);
 }
 
+/* The backend model.backend asks for; CSCALP_EUNSUPPORTED when the build
+ * lacks it. */
+static int resolve_backend(const cscalp_config *c, const cscalp_nn_backend **out,
+                           char *why, size_t cap)
+{
+    switch (c->model_backend) {
+    case CSCALP_CONFIG_BACKEND_CPU:
+        *out = cscalp_nn_backend_get(CSCALP_NN_BACKEND_CPU);
+        return CSCALP_OK;
+    case CSCALP_CONFIG_BACKEND_BLAS:
+        *out = cscalp_nn_backend_get(CSCALP_NN_BACKEND_BLAS);
+        if (*out == NULL) {
+            snprintf(why, cap,
+                     "model.backend: \"blas\" is not built into this library "
+                     "(cscalp_has_feature(CSCALP_FEATURE_BLAS) is 0)");
+            return CSCALP_EUNSUPPORTED;
+        }
+        return CSCALP_OK;
+    default:
+        *out = cscalp_nn_backend_get(CSCALP_NN_BACKEND_BLAS);
+        if (*out == NULL)
+            *out = cscalp_nn_backend_get(CSCALP_NN_BACKEND_CPU);
+        return CSCALP_OK;
+    }
+}
+
+static void arch_of(const cscalp_config *c, cscalp_nn_arch *arch)
+{
+    memset(arch, 0, sizeof *arch);
+    arch->inputs = (uint32_t)(CSCALP_FEATURE_COUNT * c->model_lag_count);
+    arch->hidden_layers = (uint32_t)c->model_hidden_sizes.count;
+    for (uint32_t l = 0; l < arch->hidden_layers; l++)
+        arch->hidden[l] = (uint32_t)c->model_hidden_sizes.values[l];
+    arch->experts = (uint32_t)c->model_expert_count;
+    arch->activation = c->model_activation == CSCALP_CONFIG_ACTIVATION_SILU
+                           ? CSCALP_NN_SILU
+                           : CSCALP_NN_RELU;
+}
+
+/* Allocate the model and initialise it from model.seed. */
+static int model_create(cscalp_engine *e, char *why, size_t cap)
+{
+    arch_of(&e->cfg, &e->arch);
+    int rc = cscalp_nn_arch_check(&e->arch, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    rc = resolve_backend(&e->cfg, &e->backend, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    const size_t n = cscalp_nn_param_count(&e->arch);
+    /* Stop at the first failure: nothing is asked of the allocator after it. */
+    e->params = cscalp_mem_calloc(&e->mem, n, sizeof *e->params);
+    if (e->params != NULL)
+        e->model_input = cscalp_mem_calloc(&e->mem, e->arch.inputs, sizeof *e->model_input);
+    if (e->model_input == NULL ||
+        cscalp_nn_packed_create(&e->mem, &e->arch, &e->packed) != CSCALP_OK) {
+        snprintf(why, cap, "model: out of memory");
+        return CSCALP_ENOMEM;
+    }
+    cscalp_nn_init_params(&e->arch, (uint64_t)e->cfg.model_seed, e->params);
+    cscalp_nn_pack(e->packed, e->params);
+    /* No regime model yet: every regime equally likely, so the gate's prior
+     * term is constant and the gate decides alone (docs/model.md). */
+    for (uint32_t r = 0; r < e->arch.experts; r++)
+        e->regime_posterior[r] = 1.0f / (float)e->arch.experts;
+    e->model_version = 1;
+    return CSCALP_OK;
+}
+
 static void destroy(cscalp_engine *e)
 {
     const cscalp_allocator mem = e->mem;
+    cscalp_nn_packed_destroy(e->packed);
+    cscalp_mem_free(&mem, e->params);
+    cscalp_mem_free(&mem, e->model_input);
     cscalp_mem_free(&mem, e->last_error);
     cscalp_mem_free(&mem, e->features);
     cscalp_mem_free(&mem, e->feed);
@@ -155,6 +243,12 @@ int cscalp_open_ex(cscalp_engine **out, const char *config_json,
                          cfg.features_norm_half_life_s, cfg.features_z_clip,
                          (uint64_t)cfg.features_norm_warmup_samples);
     cscalp_health_init(&e->health, 0);
+    char why[ERROR_TEXT_CAP];
+    const int rc = model_create(e, why, sizeof why);
+    if (rc != CSCALP_OK) {
+        destroy(e);
+        return open_failed(errbuf, errbuf_cap, rc, why);
+    }
     apply_config(e);
     *out = e;
     return CSCALP_OK;
@@ -196,7 +290,19 @@ int cscalp_configure(cscalp_engine *e, const char *json_patch)
 
     cscalp_config next = e->cfg;
     char why[ERROR_TEXT_CAP];
-    const int rc = cscalp_config_apply_json(&next, json_patch, why, sizeof why);
+    const cscalp_nn_backend *backend = e->backend;
+    int rc = cscalp_config_apply_json(&next, json_patch, why, sizeof why);
+    if (rc == CSCALP_OK) {
+        const cscalp_config_key *fixed = cscalp_config_fixed_changed(&e->cfg, &next);
+        if (fixed != NULL) {
+            snprintf(why, sizeof why,
+                     "%s: fixed when the engine opens; open a new engine to change it",
+                     fixed->path);
+            rc = CSCALP_ECONFIG_FIXED;
+        }
+    }
+    if (rc == CSCALP_OK)
+        rc = resolve_backend(&next, &backend, why, sizeof why);
     if (rc != CSCALP_OK) {
         set_error(e, "%s", why);
         e->config_rejected++;
@@ -206,6 +312,7 @@ int cscalp_configure(cscalp_engine *e, const char *json_patch)
         return rc;
     }
     e->cfg = next;
+    e->backend = backend;
     apply_config(e);
     e->config_changes++;
     cscalp_health_emit(&e->health, e->feed->clock_ns, CSCALP_SEVERITY_INFO,
@@ -445,6 +552,66 @@ int cscalp_features(const cscalp_engine *e, double *raw, double *normalized,
 }
 
 /* ------------------------------------------------------------------------ */
+/* Inference                                                                */
+
+int cscalp_infer(cscalp_engine *e, cscalp_signal *signal)
+{
+    if (e == NULL)
+        return CSCALP_EINVAL;
+    clear_error(e);
+    if (signal == NULL)
+        return api_error(e, CSCALP_EINVAL, "signal: NULL pointer");
+    if (signal->size < sizeof(cscalp_signal))
+        return api_error(e, CSCALP_ESTRUCT,
+                         "signal.size: smaller than the version-1 cscalp_signal");
+
+    const int64_t now = e->feed->clock_ns;
+    cscalp_features_model_input(e->features, e->feed, now, (uint32_t)e->cfg.model_lag_count,
+                                e->model_input);
+    cscalp_nn_result out;
+    cscalp_nn_infer(e->packed, e->model_input, e->regime_posterior, &out);
+    const double p0 = out.probs[0], p1 = out.probs[1], p2 = out.probs[2];
+    if (!isfinite(p0 + p1 + p2)) {
+        e->inference_failures++;
+        set_error(e, "model: non-finite output (%g, %g, %g)", p0, p1, p2);
+        cscalp_health_emit(&e->health, now, CSCALP_SEVERITY_ERROR, CSCALP_COMPONENT_MODEL,
+                           CSCALP_EVENT_MODEL_OUTPUT_INVALID, CSCALP_ENONFINITE,
+                           CSCALP_ACTION_REJECTED, e->last_error);
+        return CSCALP_ENONFINITE;
+    }
+    e->inferences++;
+
+    cscalp_signal s;
+    memset(&s, 0, sizeof s);
+    s.size = signal->size;
+    s.ts_ns = now;
+    s.probabilities[CSCALP_CLASS_DOWN] = p0;
+    s.probabilities[CSCALP_CLASS_FLAT] = p1;
+    s.probabilities[CSCALP_CLASS_UP] = p2;
+    const double move = e->cfg.model_prior_move_bps;
+    s.expected_move_bps = (p2 - p0) * move;
+    double entropy = 0.0;
+    for (int c = 0; c < 3; c++)
+        if (s.probabilities[c] > 0.0)
+            entropy -= s.probabilities[c] * log(s.probabilities[c]);
+    s.confidence = 1.0 - entropy / log(3.0);
+    s.confidence = s.confidence < 0.0 ? 0.0 : s.confidence;
+    s.regime = 0;
+    s.regime_probability = 1.0;
+    s.autonomy = CSCALP_AUTONOMY_MANUAL;
+    s.target_position = 0.0;
+    s.model_version = e->model_version;
+    if (!e->feed->has_top)
+        s.reasons |= CSCALP_REASON_NO_QUOTE;
+    if (!cscalp_features_warm(e->features))
+        s.reasons |= CSCALP_REASON_WARMUP;
+    if (e->model_updates == 0)
+        s.reasons |= CSCALP_REASON_UNTRAINED;
+    memcpy(signal, &s, sizeof s);
+    return CSCALP_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Health                                                                   */
 
 int cscalp_set_health_callback(cscalp_engine *e, cscalp_health_fn fn,
@@ -511,6 +678,16 @@ int cscalp_stats_json(const cscalp_engine *e, char *buf, size_t cap, size_t *nee
     cscalp_jw_begin_object(&w, "features");
     cscalp_jw_uint(&w, "count", CSCALP_FEATURE_COUNT);
     cscalp_jw_uint(&w, "norm_samples", e->features->norm.samples);
+    cscalp_jw_end_object(&w);
+
+    cscalp_jw_begin_object(&w, "model");
+    cscalp_jw_uint(&w, "parameters", cscalp_nn_param_count(&e->arch));
+    cscalp_jw_uint(&w, "inputs", e->arch.inputs);
+    cscalp_jw_string(&w, "backend", e->backend->name);
+    cscalp_jw_uint(&w, "version", e->model_version);
+    cscalp_jw_uint(&w, "updates", e->model_updates);
+    cscalp_jw_uint(&w, "inferences", e->inferences);
+    cscalp_jw_uint(&w, "inference_failures", e->inference_failures);
     cscalp_jw_end_object(&w);
 
     cscalp_jw_begin_object(&w, "engine");

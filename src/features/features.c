@@ -283,6 +283,40 @@ void cscalp_features_before_event(cscalp_feature_state *f, const cscalp_feed *fe
     cscalp_features_eval(f, feed, g_last, raw);
     cscalp_normalizer_update(&f->norm, raw);
     f->next_norm_ns = g_last + interval;
+
+    /* Keep the grid point's normalised vector for lagged model inputs. */
+    double z[CSCALP_FEATURE_COUNT];
+    cscalp_normalizer_apply(&f->norm, raw, z);
+    f->lag_head = (f->lag_head + 1) % (CSCALP_MAX_LAGS - 1);
+    for (size_t k = 0; k < CSCALP_FEATURE_COUNT; k++)
+        f->lag_ring[f->lag_head][k] = (float)z[k];
+    if (f->lag_filled < CSCALP_MAX_LAGS - 1)
+        f->lag_filled++;
+}
+
+int cscalp_features_warm(const cscalp_feature_state *f)
+{
+    return f->norm.samples >= f->norm.warmup && f->norm.samples > 0;
+}
+
+void cscalp_features_model_input(const cscalp_feature_state *f, const cscalp_feed *feed,
+                                 int64_t t_ns, uint32_t lag_count, float *out)
+{
+    double raw[CSCALP_FEATURE_COUNT], z[CSCALP_FEATURE_COUNT];
+    cscalp_features_eval(f, feed, t_ns, raw);
+    cscalp_normalizer_apply(&f->norm, raw, z);
+    for (size_t k = 0; k < CSCALP_FEATURE_COUNT; k++)
+        out[k] = (float)z[k];
+    for (uint32_t lag = 1; lag < lag_count; lag++) {
+        float *dst = out + (size_t)lag * CSCALP_FEATURE_COUNT;
+        if (lag > f->lag_filled) {
+            memset(dst, 0, CSCALP_FEATURE_COUNT * sizeof *dst);
+            continue;
+        }
+        const uint32_t slot =
+            (f->lag_head + (CSCALP_MAX_LAGS - 1) - (lag - 1)) % (CSCALP_MAX_LAGS - 1);
+        memcpy(dst, f->lag_ring[slot], CSCALP_FEATURE_COUNT * sizeof *dst);
+    }
 }
 
 void cscalp_features_normalize(const cscalp_feature_state *f,

@@ -16,6 +16,9 @@
 #define CSCALP_RETURN_GRID_NS 100000000LL
 #define CSCALP_RETURN_RING 1024
 
+/* Most feature vectors one model input may hold (model.lag_count). */
+#define CSCALP_MAX_LAGS 32
+
 typedef struct cscalp_feature_state {
     /* decayed sums over top-of-book updates; time constants 1/10 s (OFI),
      * 10/60/300 s (squared returns) */
@@ -35,6 +38,12 @@ typedef struct cscalp_feature_state {
     cscalp_normalizer norm;
     double norm_mean[CSCALP_FEATURE_COUNT];
     double norm_var[CSCALP_FEATURE_COUNT];
+
+    /* Normalised vectors at the last CSCALP_MAX_LAGS - 1 grid samples, for
+     * lagged model inputs: lag_ring[(lag_head - k) mod ...] is lag k + 1. */
+    float lag_ring[CSCALP_MAX_LAGS - 1][CSCALP_FEATURE_COUNT];
+    uint32_t lag_head;
+    uint32_t lag_filled;
 } cscalp_feature_state;
 
 const char *cscalp_features_name(size_t i);
@@ -66,5 +75,15 @@ void cscalp_features_eval(const cscalp_feature_state *f, const cscalp_feed *feed
 void cscalp_features_normalize(const cscalp_feature_state *f,
                                const double raw[CSCALP_FEATURE_COUNT],
                                double z[CSCALP_FEATURE_COUNT]);
+
+/* 1 once the normaliser has taken its warm-up samples (z-scores non-zero). */
+int cscalp_features_warm(const cscalp_feature_state *f);
+
+/* The model input at t_ns: the normalised vector now, then lag_count - 1
+ * earlier ones from the normalisation grid (zeros before they exist), as
+ * lag_count * CSCALP_FEATURE_COUNT floats. lag_count in 1..CSCALP_MAX_LAGS.
+ * O(lag_count * features), no allocation. */
+void cscalp_features_model_input(const cscalp_feature_state *f, const cscalp_feed *feed,
+                                 int64_t t_ns, uint32_t lag_count, float *out);
 
 #endif

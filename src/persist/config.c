@@ -9,7 +9,13 @@
 #include "util/json_writer.h"
 
 #define KEY(path_, type_, field_, def_, min_, max_, minx_, doc_)               \
-    { path_, type_, offsetof(cscalp_config, field_), def_, min_, max_, minx_, doc_ }
+    { .path = path_, .type = type_, .offset = offsetof(cscalp_config, field_),   \
+      .default_value = def_, .min = min_, .max = max_, .min_exclusive = minx_,  \
+      .doc = doc_ }
+
+static const char *const activation_choices[] = {"relu", "silu", NULL};
+static const char *const backend_choices[] = {"auto", "cpu", "blas", NULL};
+static const int64_t default_hidden_sizes[] = {64, 64};
 
 /* Sorted by section so the JSON output groups keys; docs/config.md mirrors
  * this table and a test checks that every key is documented there. */
@@ -34,11 +40,43 @@ static const cscalp_config_key config_keys[] = {
     KEY("health.degraded_hold_s", CSCALP_CONFIG_DOUBLE, health_degraded_hold_s,
         10, 0, 86400, 0,
         "a component stays DEGRADED this long after a warning (s, event time)"),
+    {.path = "model.activation", .type = CSCALP_CONFIG_CHOICE,
+     .offset = offsetof(cscalp_config, model_activation), .choices = activation_choices,
+     .default_value = CSCALP_CONFIG_ACTIVATION_RELU, .fixed_at_open = 1,
+     .doc = "hidden-layer activation: relu or silu"},
+    {.path = "model.backend", .type = CSCALP_CONFIG_CHOICE,
+     .offset = offsetof(cscalp_config, model_backend), .choices = backend_choices,
+     .default_value = CSCALP_CONFIG_BACKEND_AUTO,
+     .doc = "training backend: auto (blas when built), cpu or blas"},
+    {.path = "model.expert_count", .type = CSCALP_CONFIG_INT,
+     .offset = offsetof(cscalp_config, model_expert_count), .default_value = 3,
+     .min = 1, .max = 16, .fixed_at_open = 1,
+     .doc = "expert heads of the mixture, one per regime (count)"},
+    {.path = "model.hidden_sizes", .type = CSCALP_CONFIG_INT_LIST,
+     .offset = offsetof(cscalp_config, model_hidden_sizes), .min = 1, .max = 1024,
+     .default_list = default_hidden_sizes, .default_list_len = 2, .list_min_len = 1,
+     .list_max_len = CSCALP_CONFIG_LIST_MAX, .fixed_at_open = 1,
+     .doc = "widths of the trunk's hidden layers (neurons per layer)"},
+    {.path = "model.lag_count", .type = CSCALP_CONFIG_INT,
+     .offset = offsetof(cscalp_config, model_lag_count), .default_value = 1, .min = 1,
+     .max = 32, .fixed_at_open = 1,
+     .doc = "feature vectors per model input: now and lag_count - 1 grid points back "
+            "(count)"},
+    {.path = "model.prior_move_bps", .type = CSCALP_CONFIG_DOUBLE,
+     .offset = offsetof(cscalp_config, model_prior_move_bps), .default_value = 1,
+     .min = 0, .max = 10000,
+     .doc = "move an up/down class stands for in expected_move_bps until learning "
+            "measures it (bps)"},
+    {.path = "model.seed", .type = CSCALP_CONFIG_INT,
+     .offset = offsetof(cscalp_config, model_seed), .default_value = 1, .min = 0,
+     .max = 9007199254740991.0, .fixed_at_open = 1,
+     .doc = "seed of the weight initialisation (any integer in [0, 2^53))"},
 };
 
 #define KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
 
 size_t cscalp_config_key_count(void) { return KEY_COUNT; }
+
 
 const cscalp_config_key *cscalp_config_key_at(size_t i)
 {
@@ -50,10 +88,22 @@ static void *field(cscalp_config *cfg, const cscalp_config_key *k)
     return (char *)cfg + k->offset;
 }
 
+static size_t field_size(const cscalp_config_key *k)
+{
+    switch (k->type) {
+    case CSCALP_CONFIG_INT_LIST:
+        return sizeof(cscalp_config_int_list);
+    case CSCALP_CONFIG_DOUBLE:
+        return sizeof(double);
+    default:
+        return sizeof(int64_t);
+    }
+}
+
 static double field_value(const cscalp_config *cfg, const cscalp_config_key *k)
 {
     const char *p = (const char *)cfg + k->offset;
-    if (k->type == CSCALP_CONFIG_INT) {
+    if (k->type == CSCALP_CONFIG_INT || k->type == CSCALP_CONFIG_CHOICE) {
         int64_t v;
         memcpy(&v, p, sizeof v);
         return (double)v;
@@ -68,7 +118,12 @@ void cscalp_config_defaults(cscalp_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < KEY_COUNT; i++) {
         const cscalp_config_key *k = &config_keys[i];
-        if (k->type == CSCALP_CONFIG_INT) {
+        if (k->type == CSCALP_CONFIG_INT_LIST) {
+            cscalp_config_int_list list = {(int64_t)k->default_list_len, {0}};
+            for (size_t j = 0; j < k->default_list_len; j++)
+                list.values[j] = k->default_list[j];
+            memcpy(field(cfg, k), &list, sizeof list);
+        } else if (k->type == CSCALP_CONFIG_INT || k->type == CSCALP_CONFIG_CHOICE) {
             int64_t v = (int64_t)k->default_value;
             memcpy(field(cfg, k), &v, sizeof v);
         } else {
@@ -104,19 +159,14 @@ static int fail(char *err, size_t cap, int code, const char *path,
     return code;
 }
 
-static int set_value(cscalp_config *cfg, const cscalp_config_key *k,
-                     const cJSON *item, const char *path, char *err,
-                     size_t cap)
+/* Check one number against the key's range; `path` names it in the error. */
+static int check_number(const cscalp_config_key *k, int integer, double v,
+                        const char *path, char *err, size_t cap)
 {
     char why[160];
-    if (!cJSON_IsNumber(item))
-        return fail(err, cap, CSCALP_ECONFIG_TYPE, path,
-                    k->type == CSCALP_CONFIG_INT ? "expected an integer"
-                                                 : "expected a number");
-    const double v = item->valuedouble;
     if (!isfinite(v))
         return fail(err, cap, CSCALP_ECONFIG_TYPE, path, "expected a finite number");
-    if (k->type == CSCALP_CONFIG_INT && (v != floor(v) || fabs(v) > 9007199254740992.0)) {
+    if (integer && (v != floor(v) || fabs(v) > 9007199254740992.0)) {
         snprintf(why, sizeof why, "expected an integer, got %.17g", v);
         return fail(err, cap, CSCALP_ECONFIG_TYPE, path, why);
     }
@@ -126,6 +176,73 @@ static int set_value(cscalp_config *cfg, const cscalp_config_key *k,
                  k->min_exclusive ? '(' : '[', k->min, k->max, v);
         return fail(err, cap, CSCALP_ECONFIG_RANGE, path, why);
     }
+    return CSCALP_OK;
+}
+
+static int set_choice(cscalp_config *cfg, const cscalp_config_key *k, const cJSON *item,
+                      const char *path, char *err, size_t cap)
+{
+    char why[160];
+    size_t used = (size_t)snprintf(why, sizeof why, "expected one of");
+    for (size_t j = 0; k->choices[j] != NULL && used < sizeof why; j++)
+        used += (size_t)snprintf(why + used, sizeof why - used, "%s \"%s\"",
+                                 j == 0 ? "" : ",", k->choices[j]);
+    if (!cJSON_IsString(item))
+        return fail(err, cap, CSCALP_ECONFIG_TYPE, path, why);
+    for (size_t j = 0; k->choices[j] != NULL; j++) {
+        if (strcmp(item->valuestring, k->choices[j]) == 0) {
+            const int64_t v = (int64_t)j;
+            memcpy(field(cfg, k), &v, sizeof v);
+            return CSCALP_OK;
+        }
+    }
+    return fail(err, cap, CSCALP_ECONFIG_RANGE, path, why);
+}
+
+static int set_list(cscalp_config *cfg, const cscalp_config_key *k, const cJSON *item,
+                    const char *path, char *err, size_t cap)
+{
+    char why[160];
+    if (!cJSON_IsArray(item))
+        return fail(err, cap, CSCALP_ECONFIG_TYPE, path, "expected an array of integers");
+    const int n = cJSON_GetArraySize(item);
+    if (n < (int)k->list_min_len || n > (int)k->list_max_len) {
+        snprintf(why, sizeof why, "must have %zu to %zu elements, got %d", k->list_min_len,
+                 k->list_max_len, n);
+        return fail(err, cap, CSCALP_ECONFIG_RANGE, path, why);
+    }
+    cscalp_config_int_list list = {n, {0}};
+    int j = 0;
+    for (const cJSON *el = item->child; el != NULL; el = el->next, j++) {
+        char el_path[160];
+        snprintf(el_path, sizeof el_path, "%s[%d]", path, j);
+        if (!cJSON_IsNumber(el))
+            return fail(err, cap, CSCALP_ECONFIG_TYPE, el_path, "expected an integer");
+        const int rc = check_number(k, 1, el->valuedouble, el_path, err, cap);
+        if (rc != CSCALP_OK)
+            return rc;
+        list.values[j] = (int64_t)el->valuedouble;
+    }
+    memcpy(field(cfg, k), &list, sizeof list);
+    return CSCALP_OK;
+}
+
+static int set_value(cscalp_config *cfg, const cscalp_config_key *k,
+                     const cJSON *item, const char *path, char *err,
+                     size_t cap)
+{
+    if (k->type == CSCALP_CONFIG_CHOICE)
+        return set_choice(cfg, k, item, path, err, cap);
+    if (k->type == CSCALP_CONFIG_INT_LIST)
+        return set_list(cfg, k, item, path, err, cap);
+    if (!cJSON_IsNumber(item))
+        return fail(err, cap, CSCALP_ECONFIG_TYPE, path,
+                    k->type == CSCALP_CONFIG_INT ? "expected an integer"
+                                                 : "expected a number");
+    const double v = item->valuedouble;
+    const int rc = check_number(k, k->type == CSCALP_CONFIG_INT, v, path, err, cap);
+    if (rc != CSCALP_OK)
+        return rc;
     if (k->type == CSCALP_CONFIG_INT) {
         int64_t iv = (int64_t)v;
         memcpy(field(cfg, k), &iv, sizeof iv);
@@ -204,13 +321,35 @@ int cscalp_config_write_json(const cscalp_config *cfg, char *buf, size_t cap,
             section[slen] = '\0';
             cscalp_jw_begin_object(&w, section);
         }
-        if (k->type == CSCALP_CONFIG_INT)
+        if (k->type == CSCALP_CONFIG_INT_LIST) {
+            cscalp_config_int_list list;
+            memcpy(&list, (const char *)cfg + k->offset, sizeof list);
+            cscalp_jw_begin_array(&w, dot + 1);
+            for (int64_t j = 0; j < list.count; j++)
+                cscalp_jw_int(&w, NULL, list.values[j]);
+            cscalp_jw_end_array(&w);
+        } else if (k->type == CSCALP_CONFIG_CHOICE) {
+            cscalp_jw_string(&w, dot + 1, k->choices[(int64_t)field_value(cfg, k)]);
+        } else if (k->type == CSCALP_CONFIG_INT) {
             cscalp_jw_int(&w, dot + 1, (int64_t)field_value(cfg, k));
-        else
+        } else {
             cscalp_jw_double(&w, dot + 1, field_value(cfg, k));
+        }
     }
     if (section[0])
         cscalp_jw_end_object(&w);
     cscalp_jw_end_object(&w);
     return cscalp_jw_finish(&w, needed);
+}
+
+const cscalp_config_key *cscalp_config_fixed_changed(const cscalp_config *a,
+                                                      const cscalp_config *b)
+{
+    for (size_t i = 0; i < KEY_COUNT; i++) {
+        const cscalp_config_key *k = &config_keys[i];
+        if (k->fixed_at_open && memcmp((const char *)a + k->offset,
+                                       (const char *)b + k->offset, field_size(k)) != 0)
+            return k;
+    }
+    return NULL;
 }

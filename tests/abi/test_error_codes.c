@@ -32,6 +32,7 @@ static const struct {
     {-14, "CSCALP_ELEVELS"},
     {-15, "CSCALP_ETIME"},
     {-16, "CSCALP_EUNSUPPORTED"},
+    {-17, "CSCALP_ECONFIG_FIXED"},
 };
 #define PINNED_COUNT (sizeof pinned / sizeof pinned[0])
 
@@ -107,7 +108,7 @@ static void check_distinct_and_library(void)
 
 static void check_unknown_codes(void)
 {
-    static const int unknown[] = {1, 2, -17, -1000, INT_MAX, INT_MIN};
+    static const int unknown[] = {1, 2, -18, -1000, INT_MAX, INT_MIN};
     size_t i;
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *name = cscalp_error_name(unknown[i]);

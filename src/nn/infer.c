@@ -1,0 +1,212 @@
+/* Batch-1 inference, tuned for latency (docs/model.md "Batch-1 inference").
+ * Each layer's weights are packed once into 16-wide output panels, [in][16]
+ * contiguous per panel and zero-padded, so the inner loop streams memory in
+ * order and keeps 16 accumulators in vector registers. Every output sums its
+ * inputs in index order from its bias, so results do not depend on the
+ * vector width the compiler picks. */
+#include <math.h>
+#include <string.h>
+
+#include "nn/nn.h"
+#include "util/alloc.h"
+
+#define PANEL 16
+
+typedef struct packed_layer {
+    uint32_t in, out, out_padded;
+    float *panels; /* out_padded / PANEL panels of in × PANEL */
+    float *bias;   /* out_padded */
+} packed_layer;
+
+struct cscalp_nn_packed {
+    cscalp_allocator mem;
+    cscalp_nn_arch arch;
+    cscalp_nn_layout layout;
+    packed_layer layers[CSCALP_NN_MAX_HIDDEN + 1]; /* trunk layers, then the head */
+    float *gate_regime_w;                          /* E × E */
+    float *act[2];                                 /* ping-pong activations */
+};
+
+static uint32_t padded(uint32_t n) { return (n + PANEL - 1) / PANEL * PANEL; }
+
+void cscalp_nn_packed_destroy(cscalp_nn_packed *p)
+{
+    if (p == NULL)
+        return;
+    const cscalp_allocator mem = p->mem;
+    for (uint32_t l = 0; l <= CSCALP_NN_MAX_HIDDEN; l++) {
+        cscalp_mem_free(&mem, p->layers[l].panels);
+        cscalp_mem_free(&mem, p->layers[l].bias);
+    }
+    cscalp_mem_free(&mem, p->gate_regime_w);
+    cscalp_mem_free(&mem, p->act[0]);
+    cscalp_mem_free(&mem, p->act[1]);
+    cscalp_mem_free(&mem, p);
+}
+
+int cscalp_nn_packed_create(const cscalp_allocator *mem, const cscalp_nn_arch *arch,
+                            cscalp_nn_packed **out)
+{
+    char why[128];
+    *out = NULL;
+    if (cscalp_nn_arch_check(arch, why, sizeof why) != CSCALP_OK)
+        return CSCALP_EINVAL;
+    cscalp_nn_packed *p = cscalp_mem_calloc(mem, 1, sizeof *p);
+    if (p == NULL)
+        return CSCALP_ENOMEM;
+    p->mem = *mem;
+    p->arch = *arch;
+    cscalp_nn_layout_of(arch, &p->layout);
+
+    /* Each allocation is checked before the next is asked for, so a failing
+     * allocator sees no request after the one it refused. */
+    const uint32_t K = arch->hidden_layers;
+    uint32_t widest = padded(arch->inputs);
+    for (uint32_t l = 0; l <= K; l++) {
+        packed_layer *pl = &p->layers[l];
+        pl->in = l == 0 ? arch->inputs : arch->hidden[l - 1];
+        pl->out = l < K ? arch->hidden[l] : 4u * arch->experts;
+        pl->out_padded = padded(pl->out);
+        widest = pl->out_padded > widest ? pl->out_padded : widest;
+        if (!(pl->panels = cscalp_mem_calloc(mem, (size_t)pl->in * pl->out_padded,
+                                             sizeof(float))) ||
+            !(pl->bias = cscalp_mem_calloc(mem, pl->out_padded, sizeof(float))))
+            goto out_of_memory;
+    }
+    if (!(p->gate_regime_w =
+              cscalp_mem_calloc(mem, (size_t)arch->experts * arch->experts, sizeof(float))) ||
+        !(p->act[0] = cscalp_mem_calloc(mem, widest, sizeof(float))) ||
+        !(p->act[1] = cscalp_mem_calloc(mem, widest, sizeof(float))))
+        goto out_of_memory;
+    *out = p;
+    return CSCALP_OK;
+
+out_of_memory:
+    cscalp_nn_packed_destroy(p);
+    return CSCALP_ENOMEM;
+}
+
+static void pack_layer(packed_layer *pl, const float *w, const float *b)
+{
+    memset(pl->panels, 0, (size_t)pl->in * pl->out_padded * sizeof(float));
+    memset(pl->bias, 0, pl->out_padded * sizeof(float));
+    for (uint32_t j = 0; j < pl->out; j++) {
+        float *panel = pl->panels + (size_t)(j / PANEL) * PANEL * pl->in;
+        for (uint32_t i = 0; i < pl->in; i++)
+            panel[(size_t)i * PANEL + j % PANEL] = w[(size_t)j * pl->in + i];
+        pl->bias[j] = b[j];
+    }
+}
+
+void cscalp_nn_pack(cscalp_nn_packed *p, const float *params)
+{
+    const cscalp_nn_layout *lay = &p->layout;
+    const uint32_t K = p->arch.hidden_layers;
+    for (uint32_t l = 0; l < K; l++)
+        pack_layer(&p->layers[l], params + lay->w[l], params + lay->b[l]);
+    pack_layer(&p->layers[K], params + lay->head_w, params + lay->head_b);
+    memcpy(p->gate_regime_w, params + lay->gate_regime_w,
+           (size_t)p->arch.experts * p->arch.experts * sizeof(float));
+}
+
+/* Sixteen float accumulators as four 4-wide GCC vectors (one SSE register
+ * each, the x86-64 baseline): the order of every sum is the scalar order. */
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline v4f load4(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* y = W x + b over packed panels. Zero inputs (most ReLU outputs) are
+ * skipped: adding 0·w changes nothing for finite weights. */
+static void panel_layer(const packed_layer *pl, const float *x, float *y)
+{
+    const uint32_t in = pl->in;
+    for (uint32_t jb = 0; jb < pl->out_padded; jb += PANEL) {
+        const float *w = pl->panels + (size_t)jb * in;
+        const float *b = pl->bias + jb;
+        v4f acc0 = load4(b), acc1 = load4(b + 4), acc2 = load4(b + 8), acc3 = load4(b + 12);
+        for (uint32_t i = 0; i < in; i++) {
+            const float xi = x[i];
+            if (xi == 0.0f)
+                continue;
+            const float *wi = w + (size_t)i * PANEL;
+            acc0 += xi * load4(wi);
+            acc1 += xi * load4(wi + 4);
+            acc2 += xi * load4(wi + 8);
+            acc3 += xi * load4(wi + 12);
+        }
+        memcpy(y + jb, &acc0, sizeof acc0);
+        memcpy(y + jb + 4, &acc1, sizeof acc1);
+        memcpy(y + jb + 8, &acc2, sizeof acc2);
+        memcpy(y + jb + 12, &acc3, sizeof acc3);
+    }
+}
+
+static void activate(int activation, uint32_t n, float *v)
+{
+    if (activation == CSCALP_NN_RELU) {
+        for (uint32_t i = 0; i < n; i++)
+            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            v[i] = v[i] / (1.0f + expf(-v[i]));
+    }
+}
+
+static void softmax(uint32_t n, const float *v, float *out)
+{
+    float mx = v[0];
+    for (uint32_t k = 1; k < n; k++)
+        mx = v[k] > mx ? v[k] : mx;
+    float sum = 0.0f;
+    for (uint32_t k = 0; k < n; k++) {
+        out[k] = expf(v[k] - mx);
+        sum += out[k];
+    }
+    const float inv = 1.0f / sum;
+    for (uint32_t k = 0; k < n; k++)
+        out[k] *= inv;
+}
+
+void cscalp_nn_infer(cscalp_nn_packed *p, const float *x, const float *regime,
+                     cscalp_nn_result *out)
+{
+    const cscalp_nn_arch *arch = &p->arch;
+    const uint32_t K = arch->hidden_layers, E = arch->experts;
+    const float *in = x;
+    int side = 0;
+    for (uint32_t l = 0; l < K; l++) {
+        float *y = p->act[side];
+        panel_layer(&p->layers[l], in, y);
+        activate(arch->activation, p->layers[l].out, y);
+        in = y;
+        side ^= 1;
+    }
+    float *u = p->act[side];
+    panel_layer(&p->layers[K], in, u);
+
+    float g[CSCALP_NN_MAX_EXPERTS];
+    for (uint32_t e = 0; e < E; e++) {
+        float v = u[3 * E + e];
+        const float *wrow = p->gate_regime_w + (size_t)e * E;
+        for (uint32_t j = 0; j < E; j++)
+            v += wrow[j] * regime[j];
+        const float re = regime[e] > CSCALP_NN_PRIOR_FLOOR ? regime[e] : CSCALP_NN_PRIOR_FLOOR;
+        g[e] = v + logf(re);
+    }
+    softmax(E, g, out->gate);
+    float probs[CSCALP_NN_CLASSES] = {0.0f, 0.0f, 0.0f};
+    for (uint32_t e = 0; e < E; e++) {
+        float pe[CSCALP_NN_CLASSES];
+        softmax(CSCALP_NN_CLASSES, u + 3 * e, pe);
+        for (int c = 0; c < CSCALP_NN_CLASSES; c++)
+            probs[c] += out->gate[e] * pe[c];
+    }
+    memcpy(out->probs, probs, sizeof probs);
+    for (uint32_t e = E; e < CSCALP_NN_MAX_EXPERTS; e++)
+        out->gate[e] = 0.0f;
+}
