@@ -570,10 +570,15 @@ int cscalp_infer(cscalp_engine *e, cscalp_signal *signal)
                                 e->model_input);
     cscalp_nn_result out;
     cscalp_nn_infer(e->packed, e->model_input, e->regime_posterior, &out);
-    const double p0 = out.probs[0], p1 = out.probs[1], p2 = out.probs[2];
-    if (!isfinite(p0 + p1 + p2)) {
+    /* Renormalised in double so the three sum to 1 to the last bit a host
+     * can see; float rounding leaves them a few ulps off. */
+    const double total = (double)out.probs[0] + (double)out.probs[1] + (double)out.probs[2];
+    const double p0 = (double)out.probs[0] / total, p1 = (double)out.probs[1] / total,
+                 p2 = (double)out.probs[2] / total;
+    if (!isfinite(p0 + p1 + p2) || !(total > 0.0)) {
         e->inference_failures++;
-        set_error(e, "model: non-finite output (%g, %g, %g)", p0, p1, p2);
+        set_error(e, "model: non-finite output (%g, %g, %g)", (double)out.probs[0],
+                  (double)out.probs[1], (double)out.probs[2]);
         cscalp_health_emit(&e->health, now, CSCALP_SEVERITY_ERROR, CSCALP_COMPONENT_MODEL,
                            CSCALP_EVENT_MODEL_OUTPUT_INVALID, CSCALP_ENONFINITE,
                            CSCALP_ACTION_REJECTED, e->last_error);

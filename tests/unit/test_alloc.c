@@ -126,12 +126,18 @@ START_TEST(million_events_allocate_nothing_after_open)
     /* Warm up once so lazily initialised libc state is not counted. */
     ck_assert_int_eq(push_next(e, &s, 0), CSCALP_OK);
     ck_assert_int_eq(cscalp_features(e, raw, z, 24, NULL), CSCALP_OK);
+    cscalp_signal sig;
+    sig.size = sizeof sig;
+    ck_assert_int_eq(cscalp_infer(e, &sig), CSCALP_OK);
     const size_t heap_before = heap_in_use();
 
+    /* The hot path: push, features, infer. */
     for (long i = 1; i < 1000000; i++) {
         ck_assert_int_eq(push_next(e, &s, i), CSCALP_OK);
         if (i % 16 == 0)
             ck_assert_int_eq(cscalp_features(e, raw, z, 24, NULL), CSCALP_OK);
+        if (i % 4 == 0)
+            ck_assert_int_eq(cscalp_infer(e, &sig), CSCALP_OK);
     }
     ck_assert_int_eq(c.allocs, after_open);
     ck_assert_int_eq(c.frees, 0);
