@@ -150,7 +150,7 @@ static void activate(int activation, uint32_t n, float *v)
 {
     if (activation == CSCALP_NN_RELU) {
         for (uint32_t i = 0; i < n; i++)
-            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+            v[i] = (v[i] > 0.0f || v[i] != v[i]) ? v[i] : 0.0f; /* NaN propagates */
     } else {
         for (uint32_t i = 0; i < n; i++)
             v[i] = v[i] / (1.0f + expf(-v[i]));

@@ -26,7 +26,7 @@ int cscalp_nn_arch_check(const cscalp_nn_arch *arch, char *why, size_t cap)
     }
     for (uint32_t l = 0; l < arch->hidden_layers; l++) {
         if (arch->hidden[l] < 1 || arch->hidden[l] > CSCALP_NN_MAX_WIDTH) {
-            snprintf(why, cap, "hidden layer %u: width must be in [1, %d], got %u", l,
+            snprintf(why, cap, "hidden layer %u (0-based): width must be in [1, %d], got %u", l,
                      CSCALP_NN_MAX_WIDTH, arch->hidden[l]);
             return CSCALP_ECONFIG_RANGE;
         }
@@ -162,8 +162,12 @@ static float sigmoidf(float z) { return 1.0f / (1.0f + expf(-z)); }
 void cscalp_nn_act_forward(int activation, size_t n, const float *z, float *a)
 {
     if (activation == CSCALP_NN_RELU) {
+        /* NaN passes through (as in PyTorch): `z > 0 ? z : 0` alone would map a
+         * NaN weight's output to 0, keep the loss finite and let the NaN live on
+         * in the parameters; propagated, it makes the loss non-finite and the
+         * step is refused. */
         for (size_t i = 0; i < n; i++)
-            a[i] = z[i] > 0.0f ? z[i] : 0.0f;
+            a[i] = (z[i] > 0.0f || z[i] != z[i]) ? z[i] : 0.0f;
     } else {
         for (size_t i = 0; i < n; i++)
             a[i] = z[i] * sigmoidf(z[i]);
@@ -440,7 +444,9 @@ int cscalp_nn_gradient(cscalp_nn_trainer *t, const float *params, const float *x
                        const float *regime, const uint8_t *labels, uint32_t batch,
                        const cscalp_nn_hparams *hp, double *loss)
 {
-    if (labels == NULL || hp == NULL)
+    /* batch is checked before labels[] is read: labels holds `batch` entries
+     * only when batch is one the trainer accepts. */
+    if (labels == NULL || hp == NULL || batch == 0 || batch > t->max_batch)
         return CSCALP_EINVAL;
     for (uint32_t i = 0; i < batch; i++)
         if (labels[i] >= CSCALP_NN_CLASSES)
