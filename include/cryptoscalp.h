@@ -106,7 +106,10 @@ CSCALP_API int cscalp_has_feature(int feature);
     X(ELEVELS, -14, "book levels not strictly ordered or bad level count")     \
     X(ETIME, -15, "timestamp before the engine clock beyond the tolerance")    \
     X(EUNSUPPORTED, -16, "feature not available in this build")               \
-    X(ECONFIG_FIXED, -17, "configuration key is fixed when the engine opens")
+    X(ECONFIG_FIXED, -17, "configuration key is fixed when the engine opens") \
+    X(ECORRUPT, -18, "checkpoint damaged: truncated, bad checksum or bad field") \
+    X(EVERSION, -19, "checkpoint format version or byte order not supported") \
+    X(EIO, -20, "file could not be opened, read, written or synced")
 
 typedef enum cscalp_error {
 #define CSCALP_ERROR_ENUM_(name, code, text) CSCALP_##name = code,
@@ -367,6 +370,10 @@ typedef enum cscalp_autonomy {
                                                the inputs are 0 */
 #define CSCALP_REASON_UNTRAINED (1u << 2) /**< the model is as initialised from
                                                model.seed and never trained */
+#define CSCALP_REASON_FALLBACK (1u << 3)  /**< the network scores worse than the
+                                               fallback model lately: the
+                                               probabilities are the fallback's
+                                               (docs/learning.md) */
 
 /** The model's view of the market at the engine clock (docs/model.md). */
 typedef struct cscalp_signal {
@@ -392,6 +399,94 @@ typedef struct cscalp_signal {
  *  finite: nothing is filled beyond size, a health event ERROR on component
  *  MODEL is raised). Thread: the owning thread. */
 CSCALP_API int cscalp_infer(cscalp_engine *engine, cscalp_signal *signal);
+
+/* ------------------------------------------------------------------------ */
+/* Learning                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** What the learner did (docs/learning.md). Counts named "since" cover the
+ *  time since the previous cscalp_adapt call (or since open), including the
+ *  learning that happened inside push calls; "_total" counts since open. */
+typedef struct cscalp_adapt_report {
+    uint32_t size;             /**< set by the caller to sizeof(cscalp_adapt_report) */
+    uint32_t mode;             /**< learn.mode: 0 off, 1 inline, 2 async */
+    uint64_t steps;            /**< training steps since the previous call */
+    uint64_t promotions;       /**< challenger promotions since the previous call */
+    uint64_t rollbacks;        /**< challenger rollbacks since the previous call */
+    uint64_t steps_total;      /**< training steps since open */
+    uint64_t promotions_total; /**< promotions since open */
+    uint64_t rollbacks_total;  /**< rollbacks since open */
+    uint64_t samples_matured;  /**< decision samples labelled since open */
+    uint64_t samples_pending;  /**< decision samples waiting for their label now */
+    uint64_t replay_size;      /**< samples in the replay buffer now */
+    uint64_t model_version;    /**< version of the live network now */
+    uint32_t serving;          /**< 0 the network serves signals, 1 the fallback */
+    uint32_t reserved;         /**< 0 */
+} cscalp_adapt_report;
+
+/** Learn now. Inline mode: run up to `budget_steps` extra training steps of
+ *  the challenger on the replay buffer, on this thread, then evaluate it
+ *  (deterministic). Async mode: wait until the learner thread has taken
+ *  every matured sample queued so far and run the steps they call for, then
+ *  ask it for up to `budget_steps` extra steps and wait for those too.
+ *  Mode off: nothing to do. Then fill `report` (may be NULL). Learning also
+ *  runs without this call, inside push calls, as samples mature
+ *  (learn.train_every_samples). Allocation-free. Errors: CSCALP_EINVAL,
+ *  CSCALP_ESTRUCT (report->size too small). Thread: the owning thread. */
+CSCALP_API int cscalp_adapt(cscalp_engine *engine, uint32_t budget_steps,
+                            cscalp_adapt_report *report);
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints                                                              */
+/* ------------------------------------------------------------------------ */
+
+/** Save everything the engine needs to resume (docs/checkpoint.md): the
+ *  configuration, the feed's state, the features and their normalisers,
+ *  the live, challenger and fallback models, the optimiser's state, the
+ *  replay buffer, the samples waiting for labels, the drift detectors, the
+ *  scores and every counter. Not saved: the health callback (register it
+ *  again after opening). The file is replaced atomically: written to
+ *  "<path>.tmp.<pid>", fsynced, renamed over `path`, then the directory is
+ *  fsynced; on failure an existing file at `path` is left as it was. Raises
+ *  CHECKPOINT_SAVED (INFO) or CHECKPOINT_FAILED (ERROR) on component
+ *  ENGINE. In learn.mode "async" the learner thread is drained first, as by
+ *  cscalp_adapt(engine, 0, NULL). Allocates (the checkpoint is built in
+ *  memory first); not for the hot path.
+ *  Errors: CSCALP_EINVAL (NULL argument, empty path), CSCALP_EIO (the step,
+ *  the file and the system's error text in cscalp_last_error),
+ *  CSCALP_ENOMEM. Thread: the owning thread. */
+CSCALP_API int cscalp_save(cscalp_engine *engine, const char *path);
+
+/** The checkpoint cscalp_save would write, into a caller's buffer. `*needed`
+ *  (may be NULL) receives its length in bytes. With buf NULL and cap 0 only
+ *  the length is reported. Raises no health event.
+ *  Errors: CSCALP_EINVAL, CSCALP_EBUFFER (cap too small: nothing written,
+ *  *needed set), CSCALP_ENOMEM. Thread: the owning thread. */
+CSCALP_API int cscalp_save_buffer(cscalp_engine *engine, void *buf, size_t cap,
+                                  size_t *needed);
+
+/** Open an engine from a checkpoint file. The whole file is verified
+ *  (every CRC, every length, every field's range) before the engine exists:
+ *  on failure *out is NULL, nothing is left allocated and `errbuf` (may be
+ *  NULL when errbuf_cap is 0) says what failed. The engine continues
+ *  exactly where the saved one stood: in learn.mode "inline" the same
+ *  events then give byte-identical signals and checkpoints. `allocator`
+ *  as in cscalp_open_ex. Change configuration afterwards with
+ *  cscalp_configure. Thread: any; the handle then belongs to this thread.
+ *  Errors: CSCALP_EINVAL, CSCALP_EIO (cannot read the file),
+ *  CSCALP_ECORRUPT (damaged: truncated, a flipped bit, a value out of
+ *  range), CSCALP_EVERSION (another checkpoint format version or byte
+ *  order), CSCALP_EUNSUPPORTED (the saved configuration needs something this
+ *  build lacks), CSCALP_ENOMEM. */
+CSCALP_API int cscalp_open_checkpoint(cscalp_engine **out, const char *path,
+                                      const cscalp_allocator *allocator, char *errbuf,
+                                      size_t errbuf_cap);
+
+/** cscalp_open_checkpoint from `len` bytes in memory (not kept after the
+ *  call). Errors: as cscalp_open_checkpoint, without CSCALP_EIO. */
+CSCALP_API int cscalp_open_buffer(cscalp_engine **out, const void *data, size_t len,
+                                  const cscalp_allocator *allocator, char *errbuf,
+                                  size_t errbuf_cap);
 
 /* ------------------------------------------------------------------------ */
 /* Health                                                                   */
@@ -429,8 +524,29 @@ typedef enum cscalp_event_code {
     CSCALP_EVENT_TIME_REGRESSION = 4, /**< an event came earlier than the clock
                                            but within tolerance; it was
                                            accepted at the clock time */
-    CSCALP_EVENT_MODEL_OUTPUT_INVALID = 5 /**< the model produced a non-finite
+    CSCALP_EVENT_MODEL_OUTPUT_INVALID = 5, /**< the model produced a non-finite
                                                output; no signal was given */
+    CSCALP_EVENT_MODEL_PROMOTED = 6,   /**< the challenger beat the live network
+                                            on recent labels and replaced it;
+                                            the message has both scores */
+    CSCALP_EVENT_LEARNER_ROLLBACK = 7, /**< the challenger diverged (worse by
+                                            learn.rollback_margin_nats, or a
+                                            refused step) and was reset to the
+                                            live network */
+    CSCALP_EVENT_FALLBACK_ENGAGED = 8, /**< the network scores worse than the
+                                            fallback: signals come from the
+                                            fallback model */
+    CSCALP_EVENT_FALLBACK_RELEASED = 9, /**< the network recovered: signals
+                                             come from it again */
+    CSCALP_EVENT_DRIFT_DETECTED = 10,   /**< the live loss stream changed
+                                             (Page-Hinkley or ADWIN); learning
+                                             rate boosted for a while */
+    CSCALP_EVENT_SAMPLES_DROPPED = 11,  /**< decision samples were not learned
+                                             from (pending or learner queue
+                                             full); the message has the count */
+    CSCALP_EVENT_CHECKPOINT_SAVED = 12, /**< cscalp_save wrote a checkpoint */
+    CSCALP_EVENT_CHECKPOINT_FAILED = 13 /**< cscalp_save could not write one;
+                                             the previous file is intact */
 } cscalp_event_code;
 
 /** What the engine did about it; values are pinned. */
@@ -438,7 +554,10 @@ typedef enum cscalp_action {
     CSCALP_ACTION_NONE = 0,
     CSCALP_ACTION_REJECTED = 1, /**< input refused, state unchanged */
     CSCALP_ACTION_APPLIED = 2,  /**< change applied */
-    CSCALP_ACTION_CLAMPED = 3   /**< input accepted with its time clamped */
+    CSCALP_ACTION_CLAMPED = 3,  /**< input accepted with its time clamped */
+    CSCALP_ACTION_ROLLED_BACK = 4, /**< state returned to the last good one */
+    CSCALP_ACTION_SWITCHED = 5,    /**< a different model now serves signals */
+    CSCALP_ACTION_DROPPED = 6      /**< data skipped, nothing else changed */
 } cscalp_action;
 
 /** A health event, delivered to the callback. */

@@ -3,16 +3,20 @@
  * into an error code, a detail text, a counter and a health event. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cryptoscalp.h"
 #include "cscalp_build_config.h"
+#include "engine_internal.h"
 #include "features/features.h"
 #include "feed/feed.h"
 #include "health/health.h"
+#include "learn/learn.h"
 #include "nn/nn.h"
+#include "persist/checkpoint.h"
 #include "persist/config.h"
 #include "util/alloc.h"
 #include "util/json_writer.h"
@@ -26,16 +30,14 @@ struct cscalp_engine {
     cscalp_feature_state *features;
     cscalp_health_state health;
 
-    /* The live model (docs/model.md): flat parameters, their packed copy for
-     * batch-1 inference, and the input assembled for each inference. */
+    /* The models (docs/model.md) live in the learning stage, which serves
+     * predictions and learns from delayed labels (docs/learning.md). The
+     * engine assembles the input for each inference and sample here. */
     cscalp_nn_arch arch;
     const cscalp_nn_backend *backend;
-    float *params;
-    cscalp_nn_packed *packed;
+    cscalp_learn *learn;
     float *model_input;
     float regime_posterior[CSCALP_NN_MAX_EXPERTS];
-    uint64_t model_version;
-    uint64_t model_updates;
     uint64_t inferences;
     uint64_t inference_failures;
 
@@ -43,6 +45,8 @@ struct cscalp_engine {
     uint64_t api_errors;
     uint64_t config_changes;
     uint64_t config_rejected;
+    uint64_t checkpoints_saved;
+    uint64_t checkpoints_failed;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -101,6 +105,51 @@ const char *cscalp_last_error(const cscalp_engine *engine)
 /* ------------------------------------------------------------------------ */
 /* Lifecycle                                                                */
 
+/* The learning stage's view of the learn.* and fees.* keys. */
+static void learn_config_of(const cscalp_config *c, cscalp_learn_config *lc)
+{
+    memset(lc, 0, sizeof *lc);
+    lc->mode = (int)c->learn_mode;
+    lc->label.form = c->learn_label == CSCALP_CONFIG_LABEL_SMOOTHED ? CSCALP_LABEL_SMOOTHED
+                                                                     : CSCALP_LABEL_POINT;
+    lc->label.band = c->learn_band == CSCALP_CONFIG_BAND_FIXED      ? CSCALP_BAND_FIXED
+                     : c->learn_band == CSCALP_CONFIG_BAND_QUANTILE ? CSCALP_BAND_QUANTILE
+                                                                    : CSCALP_BAND_COST;
+    lc->label.horizon_ns = c->learn_horizon_ms * 1000000;
+    lc->label.horizon_events = (uint32_t)c->learn_horizon_events;
+    lc->label.band_bps = c->learn_band_bps;
+    lc->label.band_quantile = c->learn_band_quantile;
+    lc->label.quantile_warmup = (uint32_t)c->learn_band_warmup_labels;
+    lc->label.taker_fee_bps = c->fees_taker_bps;
+    lc->max_pending = (uint32_t)c->learn_max_pending;
+    lc->replay_capacity = (uint32_t)c->learn_replay_capacity;
+    lc->batch = (uint32_t)c->learn_batch_size;
+    lc->score_window = (uint32_t)c->learn_score_window;
+    lc->async_queue = (uint32_t)c->learn_async_queue;
+    lc->seed = (uint64_t)c->model_seed;
+    lc->drift_ph_delta_sigma = c->learn_drift_ph_delta_sigma;
+    lc->drift_ph_lambda_sigma = c->learn_drift_ph_lambda_sigma;
+    lc->drift_adwin_delta = c->learn_drift_adwin_delta;
+    lc->sample_every_events = (uint32_t)c->learn_sample_every_events;
+    lc->sample_interval_ns = c->learn_sample_interval_ms * 1000000;
+    lc->replay_recent = (uint32_t)c->learn_replay_recent_window;
+    lc->replay_recent_fraction = c->learn_replay_recent_fraction;
+    lc->replay_priority_exponent = c->learn_replay_priority_alpha;
+    lc->min_replay = (uint32_t)c->learn_min_replay;
+    lc->train_every_samples = (uint32_t)c->learn_train_every_samples;
+    lc->train_steps = (uint32_t)c->learn_steps_per_train;
+    lc->learning_rate = c->learn_learning_rate;
+    lc->l2 = c->learn_l2;
+    lc->max_grad_norm = c->learn_max_grad_norm;
+    lc->promotion_margin_nats = c->learn_promotion_margin_nats;
+    lc->rollback_margin_nats = c->learn_rollback_margin_nats;
+    lc->fallback_learning_rate = c->learn_fallback_learning_rate;
+    lc->fallback_l2 = c->learn_fallback_l2;
+    lc->fallback_margin_nats = c->learn_fallback_margin_nats;
+    lc->drift_lr_boost_factor = c->learn_drift_lr_boost;
+    lc->drift_boost_samples = (uint32_t)c->learn_drift_boost_samples;
+}
+
 static void apply_config(cscalp_engine *e)
 {
     const cscalp_config *c = &e->cfg;
@@ -110,6 +159,11 @@ static void apply_config(cscalp_engine *e)
                                c->features_norm_half_life_s, c->features_z_clip,
                                (uint64_t)c->features_norm_warmup_samples);
     e->health.degraded_hold_ns = (int64_t)(c->health_degraded_hold_s * 1e9);
+    if (e->learn != NULL) {
+        cscalp_learn_config lc;
+        learn_config_of(c, &lc);
+        cscalp_learn_set_config(e->learn, &lc);
+    }
 }
 
 /* The backend model.backend asks for; CSCALP_EUNSUPPORTED when the build
@@ -161,31 +215,27 @@ static int model_create(cscalp_engine *e, char *why, size_t cap)
     rc = resolve_backend(&e->cfg, &e->backend, why, cap);
     if (rc != CSCALP_OK)
         return rc;
-    const size_t n = cscalp_nn_param_count(&e->arch);
-    /* Stop at the first failure: nothing is asked of the allocator after it. */
-    e->params = cscalp_mem_calloc(&e->mem, n, sizeof *e->params);
-    if (e->params != NULL)
-        e->model_input = cscalp_mem_calloc(&e->mem, e->arch.inputs, sizeof *e->model_input);
-    if (e->model_input == NULL ||
-        cscalp_nn_packed_create(&e->mem, &e->arch, &e->packed) != CSCALP_OK) {
+    e->model_input = cscalp_mem_calloc(&e->mem, e->arch.inputs, sizeof *e->model_input);
+    if (e->model_input == NULL) {
         snprintf(why, cap, "model: out of memory");
         return CSCALP_ENOMEM;
     }
-    cscalp_nn_init_params(&e->arch, (uint64_t)e->cfg.model_seed, e->params);
-    cscalp_nn_pack(e->packed, e->params);
+    cscalp_learn_config lc;
+    learn_config_of(&e->cfg, &lc);
+    rc = cscalp_learn_create(&e->mem, &lc, &e->arch, e->backend, NULL, &e->learn, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
     /* No regime model yet: every regime equally likely, so the gate's prior
      * term is constant and the gate decides alone (docs/model.md). */
     for (uint32_t r = 0; r < e->arch.experts; r++)
         e->regime_posterior[r] = 1.0f / (float)e->arch.experts;
-    e->model_version = 1;
     return CSCALP_OK;
 }
 
 static void destroy(cscalp_engine *e)
 {
     const cscalp_allocator mem = e->mem;
-    cscalp_nn_packed_destroy(e->packed);
-    cscalp_mem_free(&mem, e->params);
+    cscalp_learn_destroy(e->learn);
     cscalp_mem_free(&mem, e->model_input);
     cscalp_mem_free(&mem, e->last_error);
     cscalp_mem_free(&mem, e->features);
@@ -198,6 +248,41 @@ static int open_failed(char *errbuf, size_t cap, int code, const char *what)
     if (errbuf != NULL && cap > 0 && what != errbuf)
         snprintf(errbuf, cap, "%s", what);
     return code;
+}
+
+/* A new engine for a validated configuration. */
+static int engine_create(const cscalp_allocator *mem, const cscalp_config *cfg,
+                         cscalp_engine **out, char *why, size_t cap)
+{
+    *out = NULL;
+    cscalp_engine *e = cscalp_mem_calloc(mem, 1, sizeof *e);
+    if (e == NULL) {
+        snprintf(why, cap, "engine: out of memory");
+        return CSCALP_ENOMEM;
+    }
+    e->mem = *mem;
+    e->cfg = *cfg;
+    e->feed = cscalp_mem_calloc(mem, 1, sizeof *e->feed);
+    e->features = e->feed ? cscalp_mem_calloc(mem, 1, sizeof *e->features) : NULL;
+    e->last_error = e->features ? cscalp_mem_calloc(mem, ERROR_TEXT_CAP, 1) : NULL;
+    if (e->last_error == NULL) {
+        destroy(e);
+        snprintf(why, cap, "engine state: out of memory");
+        return CSCALP_ENOMEM;
+    }
+    cscalp_feed_init(e->feed, (uint32_t)cfg->feed_book_levels, 0);
+    cscalp_features_init(e->features, cfg->features_norm_interval_ms * 1000000,
+                         cfg->features_norm_half_life_s, cfg->features_z_clip,
+                         (uint64_t)cfg->features_norm_warmup_samples);
+    cscalp_health_init(&e->health, 0);
+    const int rc = model_create(e, why, cap);
+    if (rc != CSCALP_OK) {
+        destroy(e);
+        return rc;
+    }
+    apply_config(e);
+    *out = e;
+    return CSCALP_OK;
 }
 
 int cscalp_open_ex(cscalp_engine **out, const char *config_json,
@@ -217,40 +302,15 @@ int cscalp_open_ex(cscalp_engine **out, const char *config_json,
 
     cscalp_config cfg;
     cscalp_config_defaults(&cfg);
+    char why[ERROR_TEXT_CAP];
     if (config_json != NULL) {
-        char why[ERROR_TEXT_CAP];
-        int rc = cscalp_config_apply_json(&cfg, config_json, why, sizeof why);
+        const int rc = cscalp_config_apply_json(&cfg, config_json, why, sizeof why);
         if (rc != CSCALP_OK)
             return open_failed(errbuf, errbuf_cap, rc, why);
     }
-
-    cscalp_engine *e = cscalp_mem_calloc(&mem, 1, sizeof *e);
-    if (e == NULL)
-        return open_failed(errbuf, errbuf_cap, CSCALP_ENOMEM, "engine: out of memory");
-    e->mem = mem;
-    e->cfg = cfg;
-    e->feed = cscalp_mem_calloc(&mem, 1, sizeof *e->feed);
-    e->features = e->feed ? cscalp_mem_calloc(&mem, 1, sizeof *e->features) : NULL;
-    e->last_error = e->features ? cscalp_mem_calloc(&mem, ERROR_TEXT_CAP, 1) : NULL;
-    if (e->last_error == NULL) {
-        destroy(e);
-        return open_failed(errbuf, errbuf_cap, CSCALP_ENOMEM,
-                           "engine state: out of memory");
-    }
-
-    cscalp_feed_init(e->feed, (uint32_t)cfg.feed_book_levels, 0);
-    cscalp_features_init(e->features, cfg.features_norm_interval_ms * 1000000,
-                         cfg.features_norm_half_life_s, cfg.features_z_clip,
-                         (uint64_t)cfg.features_norm_warmup_samples);
-    cscalp_health_init(&e->health, 0);
-    char why[ERROR_TEXT_CAP];
-    const int rc = model_create(e, why, sizeof why);
-    if (rc != CSCALP_OK) {
-        destroy(e);
+    const int rc = engine_create(&mem, &cfg, out, why, sizeof why);
+    if (rc != CSCALP_OK)
         return open_failed(errbuf, errbuf_cap, rc, why);
-    }
-    apply_config(e);
-    *out = e;
     return CSCALP_OK;
 }
 
@@ -313,6 +373,7 @@ int cscalp_configure(cscalp_engine *e, const char *json_patch)
     }
     e->cfg = next;
     e->backend = backend;
+    cscalp_learn_set_backend(e->learn, backend);
     apply_config(e);
     e->config_changes++;
     cscalp_health_emit(&e->health, e->feed->clock_ns, CSCALP_SEVERITY_INFO,
@@ -334,11 +395,23 @@ static int reject_event(cscalp_engine *e, const cscalp_feed_reject *why)
     return why->error;
 }
 
+/* The learning stage's health events, on the host's thread. */
+static void drain_learn_events(cscalp_engine *e)
+{
+    cscalp_learn_event ev;
+    while (cscalp_learn_next_event(e->learn, &ev))
+        cscalp_health_emit(&e->health, ev.ts_ns, ev.severity, ev.component, ev.event,
+                           ev.error, ev.action, ev.message);
+}
+
 /* Work every accepted event does before the feed applies it: the features'
- * normalisation sample on the clock grid, and the report of a late event. */
+ * normalisation sample on the clock grid, the samples whose time horizon
+ * has passed (labelled with what was known before this event), and the
+ * report of a late event. */
 static void before_event(cscalp_engine *e, int64_t event_ns, int64_t at_ns)
 {
     cscalp_features_before_event(e->features, e->feed, at_ns);
+    cscalp_learn_before_event(e->learn, at_ns);
     if (event_ns != at_ns) {
         char msg[160];
         snprintf(msg, sizeof msg,
@@ -348,6 +421,30 @@ static void before_event(cscalp_engine *e, int64_t event_ns, int64_t at_ns)
                            CSCALP_COMPONENT_FEED, CSCALP_EVENT_TIME_REGRESSION,
                            CSCALP_OK, CSCALP_ACTION_CLAMPED, msg);
     }
+}
+
+/* Work after the feed applied an event: a quote or book (`moved_top`)
+ * moves the mid the labels follow; then a decision sample when one is due,
+ * on exactly the input cscalp_infer would see now. */
+static void after_event(cscalp_engine *e, int64_t at_ns, int moved_top)
+{
+    const cscalp_feed *feed = e->feed;
+    if (moved_top && feed->has_top) {
+        const double mid = 0.5 * (feed->top.bid + feed->top.ask);
+        cscalp_learn_on_mid(e->learn, at_ns, mid);
+    }
+    if (cscalp_learn_sample_due(e->learn, at_ns)) {
+        double half_spread_bps = 0.0;
+        if (feed->has_top) {
+            const double mid = 0.5 * (feed->top.bid + feed->top.ask);
+            half_spread_bps = 0.5 * (feed->top.ask - feed->top.bid) / mid * 1e4;
+        }
+        cscalp_features_model_input(e->features, feed, at_ns,
+                                    (uint32_t)e->cfg.model_lag_count, e->model_input);
+        cscalp_learn_take_sample(e->learn, at_ns, half_spread_bps, e->model_input,
+                                 e->regime_posterior, cscalp_features_warm(e->features));
+    }
+    drain_learn_events(e);
 }
 
 int cscalp_push_trade(cscalp_engine *e, const cscalp_trade *trade)
@@ -363,6 +460,7 @@ int cscalp_push_trade(cscalp_engine *e, const cscalp_trade *trade)
         return reject_event(e, &why);
     before_event(e, trade->ts_ns, at);
     cscalp_feed_apply_trade(e->feed, trade, at);
+    after_event(e, at, 0);
     return CSCALP_OK;
 }
 
@@ -389,6 +487,7 @@ int cscalp_push_quote(cscalp_engine *e, const cscalp_quote *quote)
     const int had_top = e->feed->has_top;
     cscalp_feed_apply_quote(e->feed, quote, at);
     top_changed(e, &prev, had_top, at);
+    after_event(e, at, 1);
     return CSCALP_OK;
 }
 
@@ -408,6 +507,7 @@ int cscalp_push_book(cscalp_engine *e, const cscalp_book *book)
     const int had_top = e->feed->has_top;
     cscalp_feed_apply_book(e->feed, book, at);
     top_changed(e, &prev, had_top, at);
+    after_event(e, at, 1);
     return CSCALP_OK;
 }
 
@@ -424,6 +524,7 @@ int cscalp_push_funding(cscalp_engine *e, const cscalp_funding *funding)
         return reject_event(e, &why);
     before_event(e, funding->ts_ns, at);
     cscalp_feed_apply_funding(e->feed, funding, at);
+    after_event(e, at, 0);
     return CSCALP_OK;
 }
 
@@ -512,7 +613,9 @@ int cscalp_tick(cscalp_engine *e, int64_t now_ns)
         return reject_event(e, &why);
     /* A late tick is a no-op, not a clamped event: nothing is applied. */
     cscalp_features_before_event(e->features, e->feed, at);
+    cscalp_learn_before_event(e->learn, at);
     cscalp_feed_advance(e->feed, at);
+    after_event(e, at, 0);
     return CSCALP_OK;
 }
 
@@ -568,8 +671,8 @@ int cscalp_infer(cscalp_engine *e, cscalp_signal *signal)
     const int64_t now = e->feed->clock_ns;
     cscalp_features_model_input(e->features, e->feed, now, (uint32_t)e->cfg.model_lag_count,
                                 e->model_input);
-    cscalp_nn_result out;
-    cscalp_nn_infer(e->packed, e->model_input, e->regime_posterior, &out);
+    cscalp_learn_prediction out;
+    cscalp_learn_predict(e->learn, e->model_input, e->regime_posterior, &out);
     /* Renormalised in double so the three sum to 1 to the last bit a host
      * can see; float rounding leaves them a few ulps off. */
     const double total = (double)out.probs[0] + (double)out.probs[1] + (double)out.probs[2];
@@ -605,15 +708,320 @@ int cscalp_infer(cscalp_engine *e, cscalp_signal *signal)
     s.regime_probability = 1.0;
     s.autonomy = CSCALP_AUTONOMY_MANUAL;
     s.target_position = 0.0;
-    s.model_version = e->model_version;
+    s.model_version = out.version;
     if (!e->feed->has_top)
         s.reasons |= CSCALP_REASON_NO_QUOTE;
     if (!cscalp_features_warm(e->features))
         s.reasons |= CSCALP_REASON_WARMUP;
-    if (e->model_updates == 0)
+    if (!out.trained)
         s.reasons |= CSCALP_REASON_UNTRAINED;
+    if (out.source == CSCALP_LEARN_FALLBACK)
+        s.reasons |= CSCALP_REASON_FALLBACK;
     memcpy(signal, &s, sizeof s);
     return CSCALP_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Learning                                                                 */
+
+int cscalp_adapt(cscalp_engine *e, uint32_t budget_steps, cscalp_adapt_report *report)
+{
+    if (e == NULL)
+        return CSCALP_EINVAL;
+    clear_error(e);
+    if (report != NULL && report->size < sizeof(cscalp_adapt_report))
+        return api_error(e, CSCALP_ESTRUCT,
+                         "report.size: smaller than the version-1 cscalp_adapt_report");
+    cscalp_adapt_report r;
+    memset(&r, 0, sizeof r);
+    cscalp_learn_adapt(e->learn, budget_steps, &r);
+    drain_learn_events(e);
+    if (report != NULL) {
+        r.size = report->size;
+        memcpy(report, &r, sizeof r);
+    }
+    return CSCALP_OK;
+}
+
+const cscalp_learn *cscalp_engine_learner(const cscalp_engine *e) { return e->learn; }
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints (docs/checkpoint.md)                                         */
+
+/* Section ids; a checkpoint needs every one. */
+enum {
+    SECTION_CONFIG = 1,
+    SECTION_ENGINE = 2,
+    SECTION_HEALTH = 3,
+    SECTION_FEED = 4,
+    SECTION_FEATURES = 5,
+    SECTION_LEARN = 6
+};
+
+/* No checkpoint this library writes comes near this; a bigger file is
+ * refused before it is read. */
+#define CHECKPOINT_MAX_BYTES ((size_t)1 << 34 > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)1 << 34)
+
+static void save_engine_counters(const cscalp_engine *e, cscalp_wbuf *w)
+{
+    cscalp_put_u32(w, CSCALP_FEATURE_COUNT);
+    cscalp_put_u64(w, e->inferences);
+    cscalp_put_u64(w, e->inference_failures);
+    cscalp_put_u64(w, e->api_errors);
+    cscalp_put_u64(w, e->config_changes);
+    cscalp_put_u64(w, e->config_rejected);
+    cscalp_put_u64(w, e->checkpoints_saved);
+    cscalp_put_u64(w, e->checkpoints_failed);
+}
+
+/* The whole checkpoint into w. */
+static int build_checkpoint(cscalp_engine *e, cscalp_wbuf *w, char *why, size_t cap)
+{
+    size_t json_len = 0;
+    cscalp_config_write_json(&e->cfg, NULL, 0, &json_len);
+    char *json = cscalp_mem_calloc(&e->mem, json_len + 1, 1);
+    if (json == NULL) {
+        snprintf(why, cap, "checkpoint: out of memory");
+        return CSCALP_ENOMEM;
+    }
+    cscalp_config_write_json(&e->cfg, json, json_len + 1, NULL);
+
+    cscalp_ckpt_writer cw;
+    cscalp_ckpt_begin(&cw, w);
+    cscalp_ckpt_begin_section(&cw, SECTION_CONFIG);
+    cscalp_put_bytes(w, json, json_len);
+    cscalp_ckpt_end_section(&cw);
+    cscalp_mem_free(&e->mem, json);
+    cscalp_ckpt_begin_section(&cw, SECTION_ENGINE);
+    save_engine_counters(e, w);
+    cscalp_ckpt_end_section(&cw);
+    cscalp_ckpt_begin_section(&cw, SECTION_HEALTH);
+    cscalp_health_save(&e->health, w);
+    cscalp_ckpt_end_section(&cw);
+    cscalp_ckpt_begin_section(&cw, SECTION_FEED);
+    cscalp_feed_save(e->feed, w);
+    cscalp_ckpt_end_section(&cw);
+    cscalp_ckpt_begin_section(&cw, SECTION_FEATURES);
+    cscalp_features_save(e->features, w);
+    cscalp_ckpt_end_section(&cw);
+    cscalp_ckpt_begin_section(&cw, SECTION_LEARN);
+    cscalp_learn_save(e->learn, w);
+    cscalp_ckpt_end_section(&cw);
+    const int rc = cscalp_ckpt_finish(&cw);
+    if (rc != CSCALP_OK || w->failed) {
+        snprintf(why, cap, "checkpoint: out of memory");
+        return CSCALP_ENOMEM;
+    }
+    return CSCALP_OK;
+}
+
+int cscalp_save(cscalp_engine *e, const char *path)
+{
+    if (e == NULL)
+        return CSCALP_EINVAL;
+    clear_error(e);
+    if (path == NULL || path[0] == '\0')
+        return api_error(e, CSCALP_EINVAL, "path: NULL or empty");
+    char why[ERROR_TEXT_CAP] = "";
+    cscalp_wbuf w;
+    cscalp_wbuf_init(&w, &e->mem);
+    int rc = build_checkpoint(e, &w, why, sizeof why);
+    if (rc == CSCALP_OK)
+        rc = cscalp_ckpt_write_file(path, w.data, w.len, why, sizeof why);
+    const size_t len = w.len;
+    cscalp_wbuf_free(&w);
+    const int64_t now = e->feed->clock_ns;
+    if (rc != CSCALP_OK) {
+        e->checkpoints_failed++;
+        set_error(e, "%s", why);
+        cscalp_health_emit(&e->health, now, CSCALP_SEVERITY_ERROR, CSCALP_COMPONENT_ENGINE,
+                           CSCALP_EVENT_CHECKPOINT_FAILED, rc, CSCALP_ACTION_REJECTED, why);
+        return rc;
+    }
+    e->checkpoints_saved++;
+    char msg[ERROR_TEXT_CAP];
+    snprintf(msg, sizeof msg, "checkpoint of %zu bytes saved to %.400s", len, path);
+    cscalp_health_emit(&e->health, now, CSCALP_SEVERITY_INFO, CSCALP_COMPONENT_ENGINE,
+                       CSCALP_EVENT_CHECKPOINT_SAVED, CSCALP_OK, CSCALP_ACTION_APPLIED, msg);
+    return CSCALP_OK;
+}
+
+int cscalp_save_buffer(cscalp_engine *e, void *buf, size_t cap, size_t *needed)
+{
+    if (e == NULL || (buf == NULL && cap > 0))
+        return CSCALP_EINVAL;
+    clear_error(e);
+    char why[ERROR_TEXT_CAP] = "";
+    cscalp_wbuf w;
+    cscalp_wbuf_init(&w, &e->mem);
+    int rc = build_checkpoint(e, &w, why, sizeof why);
+    if (rc != CSCALP_OK) {
+        cscalp_wbuf_free(&w);
+        set_error(e, "%s", why);
+        return rc;
+    }
+    if (needed != NULL)
+        *needed = w.len;
+    if (buf != NULL) {
+        if (cap < w.len) {
+            rc = CSCALP_EBUFFER;
+            set_error(e, "cap: %zu bytes, the checkpoint needs %zu", cap, w.len);
+        } else {
+            memcpy(buf, w.data, w.len);
+        }
+    }
+    cscalp_wbuf_free(&w);
+    return rc;
+}
+
+/* Read one section with `load`, which must consume it exactly. */
+static int load_section(const cscalp_ckpt_reader *rd, uint32_t id, const char *name,
+                        cscalp_rbuf *r, char *why, size_t cap)
+{
+    if (cscalp_ckpt_section(rd, id, r, why, cap) != CSCALP_OK) {
+        snprintf(why, cap, "checkpoint: the %s section (id %u) is missing", name, id);
+        return CSCALP_ECORRUPT;
+    }
+    return CSCALP_OK;
+}
+
+static int section_done(const cscalp_rbuf *r, const char *name, int rc, char *why,
+                        size_t cap)
+{
+    if (rc != CSCALP_OK)
+        return rc;
+    if (r->failed) {
+        snprintf(why, cap, "checkpoint: the %s section ends early", name);
+        return CSCALP_ECORRUPT;
+    }
+    if (cscalp_rbuf_left(r) != 0) {
+        snprintf(why, cap, "checkpoint: %zu bytes after the %s section's last field",
+                 cscalp_rbuf_left(r), name);
+        return CSCALP_ECORRUPT;
+    }
+    return CSCALP_OK;
+}
+
+static int load_engine_counters(cscalp_engine *e, cscalp_rbuf *r, char *why, size_t cap)
+{
+    const uint32_t features = cscalp_get_u32(r);
+    if (!r->failed && features != CSCALP_FEATURE_COUNT) {
+        snprintf(why, cap,
+                 "checkpoint: written by a library with %u features, this one has %d",
+                 features, CSCALP_FEATURE_COUNT);
+        return CSCALP_EVERSION;
+    }
+    e->inferences = cscalp_get_u64(r);
+    e->inference_failures = cscalp_get_u64(r);
+    e->api_errors = cscalp_get_u64(r);
+    e->config_changes = cscalp_get_u64(r);
+    e->config_rejected = cscalp_get_u64(r);
+    e->checkpoints_saved = cscalp_get_u64(r);
+    e->checkpoints_failed = cscalp_get_u64(r);
+    return CSCALP_OK;
+}
+
+/* Verify, then build an engine from verified bytes; nothing is left on error. */
+static int open_from_bytes(const cscalp_allocator *mem, const void *data, size_t len,
+                           cscalp_engine **out, char *why, size_t cap)
+{
+    cscalp_ckpt_reader rd;
+    int rc = cscalp_ckpt_parse(data, len, &rd, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    cscalp_rbuf r;
+    rc = load_section(&rd, SECTION_CONFIG, "config", &r, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    const size_t json_len = cscalp_rbuf_left(&r);
+    char *json = cscalp_mem_calloc(mem, json_len + 1, 1);
+    if (json == NULL) {
+        snprintf(why, cap, "checkpoint: out of memory");
+        return CSCALP_ENOMEM;
+    }
+    cscalp_get_bytes(&r, json, json_len);
+    cscalp_config cfg;
+    cscalp_config_defaults(&cfg);
+    char inner[ERROR_TEXT_CAP] = "a NUL byte inside the JSON text";
+    rc = strlen(json) != json_len ? CSCALP_EJSON
+                                  : cscalp_config_apply_json(&cfg, json, inner, sizeof inner);
+    cscalp_mem_free(mem, json);
+    if (rc != CSCALP_OK) {
+        snprintf(why, cap, "checkpoint: the saved configuration is refused: %.400s", inner);
+        return rc == CSCALP_EUNSUPPORTED ? rc : CSCALP_ECORRUPT;
+    }
+    cscalp_engine *e = NULL;
+    rc = engine_create(mem, &cfg, &e, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    if (rc == CSCALP_OK && (rc = load_section(&rd, SECTION_ENGINE, "engine", &r, why, cap)) ==
+                               CSCALP_OK)
+        rc = section_done(&r, "engine", load_engine_counters(e, &r, why, cap), why, cap);
+    if (rc == CSCALP_OK && (rc = load_section(&rd, SECTION_HEALTH, "health", &r, why, cap)) ==
+                               CSCALP_OK)
+        rc = section_done(&r, "health", cscalp_health_load(&e->health, &r, why, cap), why,
+                          cap);
+    if (rc == CSCALP_OK &&
+        (rc = load_section(&rd, SECTION_FEED, "feed", &r, why, cap)) == CSCALP_OK)
+        rc = section_done(&r, "feed", cscalp_feed_load(e->feed, &r, why, cap), why, cap);
+    if (rc == CSCALP_OK && (rc = load_section(&rd, SECTION_FEATURES, "features", &r, why,
+                                              cap)) == CSCALP_OK)
+        rc = section_done(&r, "features", cscalp_features_load(e->features, &r, why, cap),
+                          why, cap);
+    if (rc == CSCALP_OK &&
+        (rc = load_section(&rd, SECTION_LEARN, "learn", &r, why, cap)) == CSCALP_OK)
+        rc = section_done(&r, "learn", cscalp_learn_load(e->learn, &r, why, cap), why, cap);
+    if (rc != CSCALP_OK) {
+        destroy(e);
+        return rc;
+    }
+    *out = e;
+    return CSCALP_OK;
+}
+
+int cscalp_open_buffer(cscalp_engine **out, const void *data, size_t len,
+                       const cscalp_allocator *allocator, char *errbuf, size_t errbuf_cap)
+{
+    if (errbuf != NULL && errbuf_cap > 0)
+        errbuf[0] = '\0';
+    if (out == NULL)
+        return open_failed(errbuf, errbuf_cap, CSCALP_EINVAL, "out: NULL pointer");
+    *out = NULL;
+    if (data == NULL && len > 0)
+        return open_failed(errbuf, errbuf_cap, CSCALP_EINVAL, "data: NULL with len > 0");
+    cscalp_allocator mem;
+    if (cscalp_mem_init(&mem, allocator) != CSCALP_OK)
+        return open_failed(errbuf, errbuf_cap, CSCALP_EINVAL,
+                           "allocator: alloc and free must both be set");
+    char why[ERROR_TEXT_CAP] = "";
+    const int rc = open_from_bytes(&mem, data, len, out, why, sizeof why);
+    return rc == CSCALP_OK ? rc : open_failed(errbuf, errbuf_cap, rc, why);
+}
+
+int cscalp_open_checkpoint(cscalp_engine **out, const char *path,
+                           const cscalp_allocator *allocator, char *errbuf, size_t errbuf_cap)
+{
+    if (errbuf != NULL && errbuf_cap > 0)
+        errbuf[0] = '\0';
+    if (out == NULL)
+        return open_failed(errbuf, errbuf_cap, CSCALP_EINVAL, "out: NULL pointer");
+    *out = NULL;
+    if (path == NULL || path[0] == '\0')
+        return open_failed(errbuf, errbuf_cap, CSCALP_EINVAL, "path: NULL or empty");
+    cscalp_allocator mem;
+    if (cscalp_mem_init(&mem, allocator) != CSCALP_OK)
+        return open_failed(errbuf, errbuf_cap, CSCALP_EINVAL,
+                           "allocator: alloc and free must both be set");
+    char why[ERROR_TEXT_CAP] = "";
+    void *data = NULL;
+    size_t len = 0;
+    int rc = cscalp_ckpt_read_file(&mem, path, CHECKPOINT_MAX_BYTES, &data, &len, why,
+                                   sizeof why);
+    if (rc == CSCALP_OK) {
+        rc = open_from_bytes(&mem, data, len, out, why, sizeof why);
+        cscalp_mem_free(&mem, data);
+    }
+    return rc == CSCALP_OK ? rc : open_failed(errbuf, errbuf_cap, rc, why);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -689,17 +1097,20 @@ int cscalp_stats_json(const cscalp_engine *e, char *buf, size_t cap, size_t *nee
     cscalp_jw_uint(&w, "parameters", cscalp_nn_param_count(&e->arch));
     cscalp_jw_uint(&w, "inputs", e->arch.inputs);
     cscalp_jw_string(&w, "backend", e->backend->name);
-    cscalp_jw_uint(&w, "version", e->model_version);
-    cscalp_jw_uint(&w, "updates", e->model_updates);
+    cscalp_jw_uint(&w, "version", cscalp_learn_model_version(e->learn));
     cscalp_jw_uint(&w, "inferences", e->inferences);
     cscalp_jw_uint(&w, "inference_failures", e->inference_failures);
     cscalp_jw_end_object(&w);
+
+    cscalp_learn_write_stats(e->learn, &w);
 
     cscalp_jw_begin_object(&w, "engine");
     cscalp_jw_uint(&w, "health_events", e->health.events_total);
     cscalp_jw_uint(&w, "api_errors", e->api_errors);
     cscalp_jw_uint(&w, "config_changes", e->config_changes);
     cscalp_jw_uint(&w, "config_rejected", e->config_rejected);
+    cscalp_jw_uint(&w, "checkpoints_saved", e->checkpoints_saved);
+    cscalp_jw_uint(&w, "checkpoints_failed", e->checkpoints_failed);
     cscalp_jw_end_object(&w);
 
     cscalp_jw_end_object(&w);

@@ -1,6 +1,7 @@
 #include "features/features.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/fastmath.h"
@@ -324,4 +325,83 @@ void cscalp_features_normalize(const cscalp_feature_state *f,
                                double z[CSCALP_FEATURE_COUNT])
 {
     cscalp_normalizer_apply(&f->norm, raw, z);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints                                                              */
+
+void cscalp_features_save(const cscalp_feature_state *f, cscalp_wbuf *w)
+{
+    cscalp_put_i64(w, f->top_last_ns);
+    cscalp_put_f64s(w, f->ofi, 2);
+    cscalp_put_f64s(w, f->sq_return, 3);
+    cscalp_put_u32(w, (uint32_t)f->has_first_top);
+    cscalp_put_i64(w, f->first_top_ns);
+    cscalp_put_i64(w, f->ring_last_k);
+    cscalp_put_i64(w, f->ring_next_ns);
+    cscalp_put_f64s(w, f->mid_ring, CSCALP_RETURN_RING);
+    cscalp_put_u32(w, (uint32_t)f->next_norm_valid);
+    cscalp_put_i64(w, f->next_norm_ns);
+    cscalp_put_u64(w, f->norm.samples);
+    cscalp_put_f64s(w, f->norm_mean, CSCALP_FEATURE_COUNT);
+    cscalp_put_f64s(w, f->norm_var, CSCALP_FEATURE_COUNT);
+    cscalp_put_f32s(w, &f->lag_ring[0][0], (CSCALP_MAX_LAGS - 1) * CSCALP_FEATURE_COUNT);
+    cscalp_put_u32(w, f->lag_head);
+    cscalp_put_u32(w, f->lag_filled);
+}
+
+int cscalp_features_load(cscalp_feature_state *out, cscalp_rbuf *r, char *why, size_t cap)
+{
+    /* A dry pass validates everything first; the state (whose normaliser
+     * points into it) is written only once the whole section is good. */
+    static const size_t lag_values = (CSCALP_MAX_LAGS - 1) * CSCALP_FEATURE_COUNT;
+    cscalp_rbuf probe = *r;
+    cscalp_get_i64(&probe);
+    double head[5];
+    cscalp_get_f64s(&probe, head, 5);
+    const uint32_t has_first_top = cscalp_get_u32(&probe);
+    cscalp_get_i64(&probe);
+    cscalp_get_i64(&probe);
+    cscalp_get_i64(&probe);
+    int ok = has_first_top <= 1;
+    for (int i = 0; i < 5; i++)
+        ok = ok && isfinite(head[i]);
+    for (size_t i = 0; i < CSCALP_RETURN_RING; i++)
+        ok = ok && isfinite(cscalp_get_f64(&probe));
+    ok = ok && cscalp_get_u32(&probe) <= 1;
+    cscalp_get_i64(&probe);
+    cscalp_get_u64(&probe);
+    for (size_t i = 0; i < 2 * CSCALP_FEATURE_COUNT; i++) {
+        const double v = cscalp_get_f64(&probe);
+        ok = ok && isfinite(v) && (i < CSCALP_FEATURE_COUNT || v >= 0.0);
+    }
+    for (size_t i = 0; i < lag_values; i++)
+        ok = ok && isfinite(cscalp_get_f32(&probe));
+    const uint32_t lag_head = cscalp_get_u32(&probe), lag_filled = cscalp_get_u32(&probe);
+    if (probe.failed) {
+        snprintf(why, cap, "features: truncated");
+        return CSCALP_ECORRUPT;
+    }
+    if (!ok || lag_head >= CSCALP_MAX_LAGS - 1 || lag_filled > CSCALP_MAX_LAGS - 1) {
+        snprintf(why, cap, "features: a value is not finite or a ring index is out of range");
+        return CSCALP_ECORRUPT;
+    }
+    cscalp_feature_state *f = out;
+    f->top_last_ns = cscalp_get_i64(r);
+    cscalp_get_f64s(r, f->ofi, 2);
+    cscalp_get_f64s(r, f->sq_return, 3);
+    f->has_first_top = (int)cscalp_get_u32(r);
+    f->first_top_ns = cscalp_get_i64(r);
+    f->ring_last_k = cscalp_get_i64(r);
+    f->ring_next_ns = cscalp_get_i64(r);
+    cscalp_get_f64s(r, f->mid_ring, CSCALP_RETURN_RING);
+    f->next_norm_valid = (int)cscalp_get_u32(r);
+    f->next_norm_ns = cscalp_get_i64(r);
+    f->norm.samples = cscalp_get_u64(r);
+    cscalp_get_f64s(r, f->norm_mean, CSCALP_FEATURE_COUNT);
+    cscalp_get_f64s(r, f->norm_var, CSCALP_FEATURE_COUNT);
+    cscalp_get_f32s(r, &f->lag_ring[0][0], lag_values);
+    f->lag_head = cscalp_get_u32(r);
+    f->lag_filled = cscalp_get_u32(r);
+    return CSCALP_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "feed/feed.h"
 #include "features/normalizer.h"
+#include "util/bytes.h"
 
 #define CSCALP_FEATURE_COUNT 24
 
@@ -85,5 +86,11 @@ int cscalp_features_warm(const cscalp_feature_state *f);
  * O(lag_count * features), no allocation. */
 void cscalp_features_model_input(const cscalp_feature_state *f, const cscalp_feed *feed,
                                  int64_t t_ns, uint32_t lag_count, float *out);
+
+/* Checkpoints: the running state field by field (the normaliser's
+ * parameters come from config). Load checks every value and leaves the
+ * state unchanged on CSCALP_ECORRUPT. */
+void cscalp_features_save(const cscalp_feature_state *f, cscalp_wbuf *w);
+int cscalp_features_load(cscalp_feature_state *f, cscalp_rbuf *r, char *why, size_t cap);
 
 #endif

@@ -1,5 +1,7 @@
 #include "feed/feed.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/fastmath.h"
@@ -129,4 +131,156 @@ void cscalp_feed_count_reject(cscalp_feed *feed, const cscalp_feed_reject *why)
 {
     if (why->reason >= 0 && why->reason < CSCALP_REJECT_REASON_SLOTS)
         feed->rejected[why->reason]++;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints                                                              */
+
+static void put_top(cscalp_wbuf *w, const cscalp_top *t)
+{
+    cscalp_put_f64(w, t->bid);
+    cscalp_put_f64(w, t->bid_size);
+    cscalp_put_f64(w, t->ask);
+    cscalp_put_f64(w, t->ask_size);
+}
+
+static void put_levels(cscalp_wbuf *w, const cscalp_level *l, uint32_t n)
+{
+    cscalp_put_u32(w, n);
+    for (uint32_t i = 0; i < n; i++) {
+        cscalp_put_f64(w, l[i].price);
+        cscalp_put_f64(w, l[i].size);
+    }
+}
+
+void cscalp_feed_save(const cscalp_feed *f, cscalp_wbuf *w)
+{
+    cscalp_put_u32(w, (uint32_t)f->started);
+    cscalp_put_i64(w, f->clock_ns);
+    cscalp_put_u32(w, (uint32_t)f->has_top);
+    put_top(w, &f->top);
+    cscalp_put_i64(w, f->top_ns);
+    cscalp_put_u32(w, (uint32_t)f->has_book);
+    put_levels(w, f->bids, f->bid_count);
+    put_levels(w, f->asks, f->ask_count);
+    cscalp_put_u32(w, (uint32_t)f->has_trade);
+    cscalp_put_i64(w, f->last_trade.ts_ns);
+    cscalp_put_f64(w, f->last_trade.price);
+    cscalp_put_f64(w, f->last_trade.size);
+    cscalp_put_u32(w, (uint32_t)f->last_trade.side);
+    cscalp_put_u32(w, f->last_trade.flags);
+    cscalp_put_i64(w, f->last_trade.trade_id);
+    cscalp_put_i64(w, f->tape.last_ns);
+    cscalp_put_f64s(w, f->tape.signed_volume, CSCALP_TAPE_WINDOWS);
+    cscalp_put_f64s(w, f->tape.count, CSCALP_TAPE_WINDOWS);
+    cscalp_put_f64(w, f->tape.volume_10s);
+    cscalp_put_f64(w, f->tape.notional_60s);
+    cscalp_put_f64(w, f->tape.volume_60s);
+    cscalp_put_u32(w, (uint32_t)f->has_funding);
+    cscalp_put_i64(w, f->funding.ts_ns);
+    cscalp_put_f64(w, f->funding.funding_rate);
+    cscalp_put_f64(w, f->funding.mark_price);
+    cscalp_put_f64(w, f->funding.index_price);
+    cscalp_put_i64(w, f->funding.next_funding_ts_ns);
+    for (int k = 0; k < CSCALP_KIND_COUNT; k++)
+        cscalp_put_u64(w, f->accepted[k]);
+    for (int k = 0; k < CSCALP_REJECT_REASON_SLOTS; k++)
+        cscalp_put_u64(w, f->rejected[k]);
+    cscalp_put_u64(w, f->time_clamped);
+}
+
+static int get_levels(cscalp_rbuf *r, cscalp_level *l, uint32_t *n, uint32_t kept)
+{
+    *n = cscalp_get_u32(r);
+    if (r->failed || *n > kept)
+        return 0;
+    for (uint32_t i = 0; i < *n; i++) {
+        l[i].price = cscalp_get_f64(r);
+        l[i].size = cscalp_get_f64(r);
+        if (!(l[i].price > 0.0) || !isfinite(l[i].price) || !(l[i].size >= 0.0) ||
+            !isfinite(l[i].size))
+            return 0;
+    }
+    return !r->failed;
+}
+
+static int flag_ok(uint32_t v) { return v <= 1; }
+
+int cscalp_feed_load(cscalp_feed *feed, cscalp_rbuf *r, char *why, size_t cap)
+{
+    cscalp_feed f = *feed;
+    uint32_t started = cscalp_get_u32(r);
+    f.clock_ns = cscalp_get_i64(r);
+    uint32_t has_top = cscalp_get_u32(r);
+    f.top.bid = cscalp_get_f64(r);
+    f.top.bid_size = cscalp_get_f64(r);
+    f.top.ask = cscalp_get_f64(r);
+    f.top.ask_size = cscalp_get_f64(r);
+    f.top_ns = cscalp_get_i64(r);
+    uint32_t has_book = cscalp_get_u32(r);
+    int ok = get_levels(r, f.bids, &f.bid_count, f.levels_kept) &&
+             get_levels(r, f.asks, &f.ask_count, f.levels_kept);
+    if (!ok) {
+        snprintf(why, cap, "feed: the kept book is damaged or deeper than feed.book_levels "
+                           "(%u)", f.levels_kept);
+        return CSCALP_ECORRUPT;
+    }
+    uint32_t has_trade = cscalp_get_u32(r);
+    f.last_trade.ts_ns = cscalp_get_i64(r);
+    f.last_trade.price = cscalp_get_f64(r);
+    f.last_trade.size = cscalp_get_f64(r);
+    f.last_trade.side = (int32_t)cscalp_get_u32(r);
+    f.last_trade.flags = cscalp_get_u32(r);
+    f.last_trade.trade_id = cscalp_get_i64(r);
+    f.tape.last_ns = cscalp_get_i64(r);
+    cscalp_get_f64s(r, f.tape.signed_volume, CSCALP_TAPE_WINDOWS);
+    cscalp_get_f64s(r, f.tape.count, CSCALP_TAPE_WINDOWS);
+    f.tape.volume_10s = cscalp_get_f64(r);
+    f.tape.notional_60s = cscalp_get_f64(r);
+    f.tape.volume_60s = cscalp_get_f64(r);
+    uint32_t has_funding = cscalp_get_u32(r);
+    f.funding.ts_ns = cscalp_get_i64(r);
+    f.funding.funding_rate = cscalp_get_f64(r);
+    f.funding.mark_price = cscalp_get_f64(r);
+    f.funding.index_price = cscalp_get_f64(r);
+    f.funding.next_funding_ts_ns = cscalp_get_i64(r);
+    for (int k = 0; k < CSCALP_KIND_COUNT; k++)
+        f.accepted[k] = cscalp_get_u64(r);
+    for (int k = 0; k < CSCALP_REJECT_REASON_SLOTS; k++)
+        f.rejected[k] = cscalp_get_u64(r);
+    f.time_clamped = cscalp_get_u64(r);
+    if (r->failed) {
+        snprintf(why, cap, "feed: truncated");
+        return CSCALP_ECORRUPT;
+    }
+    ok = flag_ok(started) && flag_ok(has_top) && flag_ok(has_book) && flag_ok(has_trade) &&
+         flag_ok(has_funding);
+    if (ok && has_top)
+        ok = isfinite(f.top.bid) && isfinite(f.top.ask) && f.top.bid > 0.0 &&
+             f.top.bid < f.top.ask && isfinite(f.top.bid_size) && isfinite(f.top.ask_size) &&
+             f.top.bid_size >= 0.0 && f.top.ask_size >= 0.0;
+    double sums[CSCALP_TAPE_WINDOWS * 2 + 3];
+    memcpy(sums, f.tape.signed_volume, sizeof f.tape.signed_volume);
+    memcpy(sums + CSCALP_TAPE_WINDOWS, f.tape.count, sizeof f.tape.count);
+    sums[2 * CSCALP_TAPE_WINDOWS] = f.tape.volume_10s;
+    sums[2 * CSCALP_TAPE_WINDOWS + 1] = f.tape.notional_60s;
+    sums[2 * CSCALP_TAPE_WINDOWS + 2] = f.tape.volume_60s;
+    for (size_t i = 0; ok && i < sizeof sums / sizeof sums[0]; i++)
+        ok = isfinite(sums[i]);
+    if (ok && has_trade)
+        ok = isfinite(f.last_trade.price) && isfinite(f.last_trade.size);
+    if (ok && has_funding)
+        ok = isfinite(f.funding.funding_rate) && isfinite(f.funding.mark_price) &&
+             isfinite(f.funding.index_price);
+    if (!ok) {
+        snprintf(why, cap, "feed: a flag or value is out of range (not finite, crossed top)");
+        return CSCALP_ECORRUPT;
+    }
+    f.started = (int)started;
+    f.has_top = (int)has_top;
+    f.has_book = (int)has_book;
+    f.has_trade = (int)has_trade;
+    f.has_funding = (int)has_funding;
+    *feed = f;
+    return CSCALP_OK;
 }

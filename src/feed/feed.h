@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cryptoscalp.h"
+#include "util/bytes.h"
 
 /* Why an event was refused: error code, counter index and a detail text that
  * names the field and the value, e.g. "quote.bid_price: -1 is not positive". */
@@ -95,6 +96,12 @@ void cscalp_feed_advance(cscalp_feed *feed, int64_t at_ns);
 
 /* Count a refused event under its reason. */
 void cscalp_feed_count_reject(cscalp_feed *feed, const cscalp_feed_reject *why);
+
+/* Checkpoints: the feed's state field by field (limits come from config).
+ * Load checks every value (finite, in range, book ordered) and leaves the
+ * feed unchanged on CSCALP_ECORRUPT. */
+void cscalp_feed_save(const cscalp_feed *feed, cscalp_wbuf *w);
+int cscalp_feed_load(cscalp_feed *feed, cscalp_rbuf *r, char *why, size_t cap);
 
 /* The tape's sums decayed to time t (t >= tape->last_ns). */
 void cscalp_tape_at(const cscalp_tape *tape, int64_t t_ns, cscalp_tape *out);

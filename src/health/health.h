@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "cryptoscalp.h"
+#include "util/bytes.h"
 
 typedef struct cscalp_health_state {
     cscalp_health_fn fn;
@@ -30,5 +31,11 @@ void cscalp_health_emit(cscalp_health_state *h, int64_t now_ns, int severity,
 /* Component status as of now_ns, into out[CSCALP_COMPONENT_COUNT]. */
 void cscalp_health_snapshot(const cscalp_health_state *h, int64_t now_ns,
                             cscalp_component_health *out);
+
+/* Checkpoints: counters and per-component status (the callback and the
+ * hold time are the host's and the configuration's). Load leaves h
+ * unchanged on CSCALP_ECORRUPT. */
+void cscalp_health_save(const cscalp_health_state *h, cscalp_wbuf *w);
+int cscalp_health_load(cscalp_health_state *h, cscalp_rbuf *r, char *why, size_t cap);
 
 #endif

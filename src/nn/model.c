@@ -8,6 +8,7 @@
 #include "nn/nn.h"
 #include "util/alloc.h"
 #include "util/rng.h"
+#include "util/bytes.h"
 
 /* ------------------------------------------------------------------------ */
 /* Architecture and layout                                                  */
@@ -406,6 +407,54 @@ void cscalp_nn_trainer_reset(cscalp_nn_trainer *t)
 const float *cscalp_nn_trainer_grad(const cscalp_nn_trainer *t) { return t->grad; }
 
 uint64_t cscalp_nn_trainer_steps(const cscalp_nn_trainer *t) { return t->steps; }
+
+const float *cscalp_nn_trainer_probs(const cscalp_nn_trainer *t) { return t->probs; }
+
+void cscalp_nn_trainer_copy_state(cscalp_nn_trainer *dst, const cscalp_nn_trainer *src)
+{
+    const size_t n = dst->layout.count;
+    memcpy(dst->moment1, src->moment1, n * sizeof *dst->moment1);
+    memcpy(dst->moment2, src->moment2, n * sizeof *dst->moment2);
+    dst->steps = src->steps;
+}
+
+void cscalp_nn_trainer_save(const cscalp_nn_trainer *t, cscalp_wbuf *w)
+{
+    const size_t n = t->layout.count;
+    cscalp_put_u64(w, (uint64_t)n);
+    cscalp_put_u64(w, t->steps);
+    cscalp_put_f32s(w, t->moment1, n);
+    cscalp_put_f32s(w, t->moment2, n);
+}
+
+int cscalp_nn_trainer_load(cscalp_nn_trainer *t, cscalp_rbuf *r, char *why, size_t cap)
+{
+    const size_t n = t->layout.count;
+    const uint64_t count = cscalp_get_u64(r);
+    const uint64_t steps = cscalp_get_u64(r);
+    if (r->failed || count != n) {
+        snprintf(why, cap, "optimiser state: %s", r->failed ? "truncated" : "parameter count differs");
+        return CSCALP_ECORRUPT;
+    }
+    if (cscalp_rbuf_left(r) / 8 < n) {
+        snprintf(why, cap, "optimiser state: truncated");
+        r->failed = 1;
+        return CSCALP_ECORRUPT;
+    }
+    /* Validate before touching the trainer: read into place only after a
+     * dry pass over the bytes. */
+    cscalp_rbuf probe = *r;
+    for (size_t i = 0; i < 2 * n; i++) {
+        if (!isfinite(cscalp_get_f32(&probe))) {
+            snprintf(why, cap, "optimiser state: value %zu is not finite", i);
+            return CSCALP_ECORRUPT;
+        }
+    }
+    cscalp_get_f32s(r, t->moment1, n);
+    cscalp_get_f32s(r, t->moment2, n);
+    t->steps = steps;
+    return CSCALP_OK;
+}
 
 /* Activations feeding layer l (l = hidden_layers: the head). */
 static const float *layer_input(const cscalp_nn_trainer *t, uint32_t l)

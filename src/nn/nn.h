@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cryptoscalp.h"
+#include "util/bytes.h"
 
 #define CSCALP_NN_CLASSES 3
 #define CSCALP_NN_MAX_HIDDEN 8
@@ -158,6 +159,21 @@ int cscalp_nn_gradient(cscalp_nn_trainer *t, const float *params, const float *x
                        const cscalp_nn_hparams *hp, double *loss);
 const float *cscalp_nn_trainer_grad(const cscalp_nn_trainer *t);
 uint64_t cscalp_nn_trainer_steps(const cscalp_nn_trainer *t);
+/* Mixture probabilities (batch×3) of the last forward pass, i.e. of the
+ * parameters before the last training step: per-sample losses for replay
+ * priorities come from here without a second forward pass. */
+const float *cscalp_nn_trainer_probs(const cscalp_nn_trainer *t);
+
+/* Optimiser state (moments and step count), copied or saved for checkpoints;
+ * copies need the same architecture on both sides. */
+void cscalp_nn_trainer_copy_state(cscalp_nn_trainer *dst, const cscalp_nn_trainer *src);
+
+
+void cscalp_nn_trainer_save(const cscalp_nn_trainer *t, cscalp_wbuf *w);
+/* CSCALP_ECORRUPT (state unchanged) when the stream is short, a value is not
+ * finite or the parameter count differs. */
+int cscalp_nn_trainer_load(cscalp_nn_trainer *t, cscalp_rbuf *r, char *why,
+                           size_t cap);
 
 /* One training step: cscalp_nn_gradient, then clipping and the optimiser
  * update of params. Returns CSCALP_ENONFINITE, with params and optimiser

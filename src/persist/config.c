@@ -16,10 +16,24 @@
 static const char *const activation_choices[] = {"relu", "silu", NULL};
 static const char *const backend_choices[] = {"auto", "cpu", "blas", NULL};
 static const int64_t default_hidden_sizes[] = {64, 64};
+static const char *const learn_mode_choices[] = {"off", "inline", "async", NULL};
+static const char *const label_choices[] = {"point", "smoothed", NULL};
+static const char *const band_choices[] = {"cost", "fixed", "quantile", NULL};
+
+#define CHOICE_KEY(path_, field_, choices_, def_, fixed_, doc_)                 \
+    { .path = path_, .type = CSCALP_CONFIG_CHOICE,                              \
+      .offset = offsetof(cscalp_config, field_), .choices = choices_,           \
+      .default_value = def_, .fixed_at_open = fixed_, .doc = doc_ }
+#define FIXED_KEY(path_, type_, field_, def_, min_, max_, doc_)                 \
+    { .path = path_, .type = type_, .offset = offsetof(cscalp_config, field_),   \
+      .default_value = def_, .min = min_, .max = max_, .fixed_at_open = 1,      \
+      .doc = doc_ }
 
 /* Sorted by section so the JSON output groups keys; docs/config.md mirrors
  * this table and a test checks that every key is documented there. */
 static const cscalp_config_key config_keys[] = {
+    KEY("fees.taker_bps", CSCALP_CONFIG_DOUBLE, fees_taker_bps, 5, 0, 1000, 0,
+        "taker fee per side, of notional (bps); labels' cost band uses twice it"),
     KEY("feed.book_levels", CSCALP_CONFIG_INT, feed_book_levels, 10, 1,
         CSCALP_BOOK_MAX_LEVELS, 0, "book levels kept per side (count)"),
     KEY("feed.max_time_regression_ms", CSCALP_CONFIG_DOUBLE,
@@ -40,6 +54,90 @@ static const cscalp_config_key config_keys[] = {
     KEY("health.degraded_hold_s", CSCALP_CONFIG_DOUBLE, health_degraded_hold_s,
         10, 0, 86400, 0,
         "a component stays DEGRADED this long after a warning (s, event time)"),
+    FIXED_KEY("learn.async_queue_samples", CSCALP_CONFIG_INT, learn_async_queue, 4096, 16, 1 << 20,
+              "async mode: matured samples waiting for the learner thread before new "
+              "ones are dropped (count)"),
+    FIXED_KEY("learn.band_quantile_fraction", CSCALP_CONFIG_DOUBLE, learn_band_quantile,
+              0.333333333333, 0.001, 0.999,
+              "quantile band: flat when |move| is at most this quantile of past |moves| "
+              "(fraction)"),
+    FIXED_KEY("learn.band_warmup_samples", CSCALP_CONFIG_INT, learn_band_warmup_labels, 100, 1,
+              1e6, "quantile band: matured moves seen before labels are given (count)"),
+    CHOICE_KEY("learn.band", learn_band, band_choices, CSCALP_CONFIG_BAND_COST, 1,
+               "label band: cost (2 x fees.taker_bps + half spread), fixed "
+               "(learn.band_bps) or quantile (learn.band_quantile_fraction)"),
+    KEY("learn.band_bps", CSCALP_CONFIG_DOUBLE, learn_band_bps, 1, 0, 10000, 0,
+        "fixed band: flat when |move| is at most this (bps)"),
+    FIXED_KEY("learn.batch_samples", CSCALP_CONFIG_INT, learn_batch_size, 32, 1, 4096,
+              "samples per training step (count)"),
+    KEY("learn.drift_adwin_delta_probability", CSCALP_CONFIG_DOUBLE, learn_drift_adwin_delta, 1e-5, 1e-12,
+        0.5, 0, "ADWIN confidence: smaller means fewer false alarms (probability)"),
+    KEY("learn.drift_boost_samples", CSCALP_CONFIG_INT, learn_drift_boost_samples, 500, 0,
+        1e7, 0, "after a drift, matured samples during which the boost lasts (count)"),
+    KEY("learn.drift_lr_boost_factor", CSCALP_CONFIG_DOUBLE, learn_drift_lr_boost, 3, 1, 100, 0,
+        "learning-rate multiplier after a drift (factor)"),
+    KEY("learn.drift_ph_delta_sigma", CSCALP_CONFIG_DOUBLE, learn_drift_ph_delta_sigma, 0.5,
+        0, 10, 0, "Page-Hinkley allowance (standard deviations of the loss)"),
+    KEY("learn.drift_ph_lambda_sigma", CSCALP_CONFIG_DOUBLE, learn_drift_ph_lambda_sigma, 11,
+        0.1, 1000, 0, "Page-Hinkley threshold (standard deviations of the loss)"),
+    KEY("learn.fallback_l2", CSCALP_CONFIG_DOUBLE, learn_fallback_l2, 1e-4, 0, 0.5, 0,
+        "L2 coefficient of the fallback logistic regression (per sample)"),
+    KEY("learn.fallback_learning_rate", CSCALP_CONFIG_DOUBLE, learn_fallback_learning_rate,
+        0.001, 0, 1, 1, "SGD step of the fallback logistic regression (per sample)"),
+    KEY("learn.fallback_margin_nats", CSCALP_CONFIG_DOUBLE, learn_fallback_margin_nats, 0, 0,
+        10, 0,
+        "serve the fallback when the network's rolling log-loss exceeds the "
+        "fallback's by more than this (nats per sample)"),
+    FIXED_KEY("learn.horizon_events", CSCALP_CONFIG_INT, learn_horizon_events, 0, 0, 1e6,
+              "label horizon in counted events (quotes and books); 0 = use "
+              "learn.horizon_ms (count)"),
+    FIXED_KEY("learn.horizon_ms", CSCALP_CONFIG_INT, learn_horizon_ms, 1000, 1, 86400e3,
+              "label horizon in event time when learn.horizon_events is 0 (ms)"),
+    CHOICE_KEY("learn.label", learn_label, label_choices, CSCALP_CONFIG_LABEL_POINT, 1,
+               "label form: point (mid at t+H) or smoothed (mean mid over (t, t+H])"),
+    KEY("learn.l2", CSCALP_CONFIG_DOUBLE, learn_l2, 1e-5, 0, 1, 0,
+        "L2 coefficient on the network's weights (per step)"),
+    KEY("learn.learning_rate", CSCALP_CONFIG_DOUBLE, learn_learning_rate, 1e-3, 0, 1, 1,
+        "Adam step size of the challenger (per step)"),
+    FIXED_KEY("learn.max_pending_samples", CSCALP_CONFIG_INT, learn_max_pending, 4096, 1, 1 << 22,
+              "decision samples waiting for their label; when full, new samples are "
+              "skipped and counted (count)"),
+    KEY("learn.max_grad_norm", CSCALP_CONFIG_DOUBLE, learn_max_grad_norm, 1, 0, 1e6, 0,
+        "gradient-norm clipping of each step, 0 = off (L2 norm)"),
+    KEY("learn.min_replay_samples", CSCALP_CONFIG_INT, learn_min_replay, 256, 1, 1 << 24, 0,
+        "samples in the replay buffer before training starts (count)"),
+    CHOICE_KEY("learn.mode", learn_mode, learn_mode_choices, CSCALP_CONFIG_LEARN_INLINE, 1,
+               "off, inline (on the host's thread, deterministic) or async (a learner "
+               "thread)"),
+    KEY("learn.promotion_margin_nats", CSCALP_CONFIG_DOUBLE, learn_promotion_margin_nats,
+        0.002, 0, 10, 0,
+        "the challenger replaces the live network when its rolling log-loss is lower "
+        "by more than this (nats per sample)"),
+    FIXED_KEY("learn.replay_capacity_samples", CSCALP_CONFIG_INT, learn_replay_capacity, 16384, 1,
+              1 << 24, "matured samples kept for training (count)"),
+    KEY("learn.replay_priority_exponent", CSCALP_CONFIG_DOUBLE, learn_replay_priority_alpha, 0.6,
+        0, 2, 0, "exponent of the loss in replay priorities, 0 = uniform (exponent)"),
+    KEY("learn.replay_recent_fraction", CSCALP_CONFIG_DOUBLE, learn_replay_recent_fraction,
+        0.5, 0, 1, 0, "share of each batch drawn from the newest samples (fraction)"),
+    KEY("learn.replay_recent_samples", CSCALP_CONFIG_INT, learn_replay_recent_window, 512, 1,
+        1 << 24, 0, "how many newest samples count as recent (count)"),
+    KEY("learn.rollback_margin_nats", CSCALP_CONFIG_DOUBLE, learn_rollback_margin_nats, 0.05,
+        0, 10, 1,
+        "the challenger is reset to the live network when its rolling log-loss is "
+        "higher by more than this (nats per sample)"),
+    KEY("learn.sample_every_events", CSCALP_CONFIG_INT, learn_sample_every_events, 0, 0, 1e6,
+        0,
+        "take a decision sample every this many counted events; 0 = on the "
+        "learn.sample_interval_ms clock (count)"),
+    KEY("learn.sample_interval_ms", CSCALP_CONFIG_INT, learn_sample_interval_ms, 100, 1,
+        3600e3, 0, "event-time grid of decision samples (ms)"),
+    FIXED_KEY("learn.score_window_samples", CSCALP_CONFIG_INT, learn_score_window, 1000, 10, 1e6,
+              "matured samples in the rolling scores that decide promotions, "
+              "rollbacks and the fallback (count)"),
+    KEY("learn.train_steps", CSCALP_CONFIG_INT, learn_steps_per_train, 1, 0, 1000, 0,
+        "training steps each time learn.train_every_samples samples matured (count)"),
+    KEY("learn.train_every_samples", CSCALP_CONFIG_INT, learn_train_every_samples, 1, 1, 1e6,
+        0, "matured samples between automatic training rounds (count)"),
     {.path = "model.activation", .type = CSCALP_CONFIG_CHOICE,
      .offset = offsetof(cscalp_config, model_activation), .choices = activation_choices,
      .default_value = CSCALP_CONFIG_ACTIVATION_RELU, .fixed_at_open = 1,

@@ -26,6 +26,23 @@ typedef enum cscalp_config_backend {
     CSCALP_CONFIG_BACKEND_BLAS = 2
 } cscalp_config_backend;
 
+typedef enum cscalp_config_learn_mode {
+    CSCALP_CONFIG_LEARN_OFF = 0,
+    CSCALP_CONFIG_LEARN_INLINE = 1,
+    CSCALP_CONFIG_LEARN_ASYNC = 2
+} cscalp_config_learn_mode;
+
+typedef enum cscalp_config_label {
+    CSCALP_CONFIG_LABEL_POINT = 0,
+    CSCALP_CONFIG_LABEL_SMOOTHED = 1
+} cscalp_config_label;
+
+typedef enum cscalp_config_band {
+    CSCALP_CONFIG_BAND_COST = 0,
+    CSCALP_CONFIG_BAND_FIXED = 1,
+    CSCALP_CONFIG_BAND_QUANTILE = 2
+} cscalp_config_band;
+
 typedef struct cscalp_config {
     int64_t feed_book_levels;
     double feed_max_time_regression_ms;
@@ -41,6 +58,41 @@ typedef struct cscalp_config {
     int64_t model_seed;
     int64_t model_backend; /* cscalp_config_backend */
     double model_prior_move_bps;
+    double fees_taker_bps;
+    int64_t learn_mode; /* cscalp_config_learn_mode */
+    int64_t learn_sample_interval_ms;
+    int64_t learn_sample_every_events;
+    int64_t learn_horizon_ms;
+    int64_t learn_horizon_events;
+    int64_t learn_label; /* cscalp_config_label */
+    int64_t learn_band;  /* cscalp_config_band */
+    double learn_band_bps;
+    double learn_band_quantile;
+    int64_t learn_band_warmup_labels;
+    int64_t learn_max_pending;
+    int64_t learn_replay_capacity;
+    int64_t learn_replay_recent_window;
+    double learn_replay_recent_fraction;
+    double learn_replay_priority_alpha;
+    int64_t learn_batch_size;
+    int64_t learn_min_replay;
+    int64_t learn_train_every_samples;
+    int64_t learn_steps_per_train;
+    double learn_learning_rate;
+    double learn_l2;
+    double learn_max_grad_norm;
+    int64_t learn_score_window;
+    double learn_promotion_margin_nats;
+    double learn_rollback_margin_nats;
+    double learn_fallback_learning_rate;
+    double learn_fallback_l2;
+    double learn_fallback_margin_nats;
+    double learn_drift_lr_boost;
+    int64_t learn_drift_boost_samples;
+    double learn_drift_ph_delta_sigma;
+    double learn_drift_ph_lambda_sigma;
+    double learn_drift_adwin_delta;
+    int64_t learn_async_queue;
 } cscalp_config;
 
 typedef enum cscalp_config_type {

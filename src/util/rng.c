@@ -46,3 +46,8 @@ uint64_t cscalp_rng_below(cscalp_rng *r, uint64_t n)
     while (x >= limit);
     return x % n;
 }
+
+double cscalp_rng_uniform_d(cscalp_rng *r)
+{
+    return (double)(cscalp_rng_next(r) >> 11) * 0x1.0p-53;
+}

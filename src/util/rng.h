@@ -15,6 +15,8 @@ void cscalp_rng_seed(cscalp_rng *r, uint64_t seed);
 uint64_t cscalp_rng_next(cscalp_rng *r);
 /* Uniform in [0, 1) with 24 random bits: exact in float. */
 float cscalp_rng_uniform_f(cscalp_rng *r);
+/* Uniform in [0, 1) with 53 random bits. */
+double cscalp_rng_uniform_d(cscalp_rng *r);
 /* Uniform integer in [0, n) for n > 0 (unbiased). */
 uint64_t cscalp_rng_below(cscalp_rng *r, uint64_t n);
 

@@ -33,6 +33,9 @@ static const struct {
     {-15, "CSCALP_ETIME"},
     {-16, "CSCALP_EUNSUPPORTED"},
     {-17, "CSCALP_ECONFIG_FIXED"},
+    {-18, "CSCALP_ECORRUPT"},
+    {-19, "CSCALP_EVERSION"},
+    {-20, "CSCALP_EIO"},
 };
 #define PINNED_COUNT (sizeof pinned / sizeof pinned[0])
 
@@ -108,7 +111,7 @@ static void check_distinct_and_library(void)
 
 static void check_unknown_codes(void)
 {
-    static const int unknown[] = {1, 2, -18, -1000, INT_MAX, INT_MIN};
+    static const int unknown[] = {1, 2, -21, -1000, INT_MAX, INT_MIN};
     size_t i;
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *name = cscalp_error_name(unknown[i]);

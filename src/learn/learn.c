@@ -1,0 +1,855 @@
+/* The learning stage: see learn.h and docs/learning.md. */
+#include "learn/learn.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "learn/drift.h"
+#include "learn/logistic.h"
+#include "learn/metrics.h"
+#include "learn/replay.h"
+#include "util/alloc.h"
+#include "util/rng.h"
+
+/* The four models every matured sample scores, in this order. */
+enum { M_NETWORK = 0, M_CHALLENGER = 1, M_FALLBACK = 2, M_PRIOR = 3, M_COUNT = 4 };
+static const char *const model_names[M_COUNT] = {"network", "challenger", "fallback",
+                                                 "prior"};
+
+/* Probabilities are floored here before the log (as in the scorer), so a
+ * replay priority is finite whatever a model said. */
+#define LOSS_FLOOR 1e-7
+
+#define EVENT_QUEUE 32
+
+struct cscalp_learn {
+    cscalp_allocator mem;
+    cscalp_learn_config cfg;
+    cscalp_nn_arch arch;
+    const cscalp_nn_backend *backend;
+    uint32_t inputs, experts;
+    size_t n_params;
+
+    /* Models. */
+    float *live;
+    cscalp_nn_packed *live_packed;
+    uint64_t version;
+    int trained;
+    float *challenger;
+    cscalp_nn_packed *challenger_packed;
+    cscalp_nn_trainer *trainer;
+    cscalp_logit *fallback;
+    cscalp_prior prior;
+
+    /* Scores and drift. */
+    cscalp_score *score[M_COUNT];
+    cscalp_drift drift;
+
+    /* Labels and the samples waiting for them (a FIFO ring). */
+    cscalp_label_clock clock;
+    uint32_t pending_head, pending_count;
+    cscalp_label_anchor *anchor;
+    float *pending_x;      /* max_pending × inputs */
+    float *pending_regime; /* max_pending × experts */
+    float *pending_probs;  /* max_pending × M_COUNT × 3 */
+
+    /* Sampling clock. */
+    int has_next_sample;
+    int64_t next_sample_ns;
+    uint64_t events_since_sample;
+
+    /* Replay and training. */
+    cscalp_replay *replay;
+    cscalp_rng rng;
+    uint32_t *batch_slots;
+    float *batch_x, *batch_regime;
+    uint8_t *batch_labels;
+    uint64_t since_train;
+
+    /* Decisions. */
+    int serving_fallback;
+    uint64_t since_switch;
+    uint64_t since_decision;
+    uint64_t boost_remaining;
+
+    /* Counters. */
+    uint64_t samples_taken, skipped_warmup, skipped_no_mid, dropped_pending;
+    uint64_t dropped_reported;
+    uint64_t matured, unlabelled, labels[CSCALP_NN_CLASSES];
+    double last_band_bps;
+    uint64_t steps, refused_steps, promotions, rollbacks, drift_alarms;
+    uint64_t fallback_engaged, fallback_released;
+    uint64_t reported_steps, reported_promotions, reported_rollbacks;
+    double last_step_loss;
+    int64_t now_ns;
+
+    /* Health events waiting for the engine. */
+    cscalp_learn_event events[EVENT_QUEUE];
+    uint32_t event_head, event_count;
+    uint64_t events_lost;
+};
+
+/* ------------------------------------------------------------------ events */
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 6, 7)))
+#endif
+static void raise_event(cscalp_learn *l, int severity, int event, int error, int action,
+                        const char *fmt, ...)
+{
+    if (l->event_count == EVENT_QUEUE) {
+        l->events_lost++;
+        return;
+    }
+    cscalp_learn_event *ev = &l->events[(l->event_head + l->event_count) % EVENT_QUEUE];
+    ev->severity = severity;
+    ev->component = CSCALP_COMPONENT_LEARNER;
+    ev->event = event;
+    ev->error = error;
+    ev->action = action;
+    ev->ts_ns = l->now_ns;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ev->message, sizeof ev->message, fmt, ap);
+    va_end(ap);
+    l->event_count++;
+}
+
+int cscalp_learn_next_event(cscalp_learn *l, cscalp_learn_event *out)
+{
+    if (l->event_count == 0)
+        return 0;
+    *out = l->events[l->event_head];
+    l->event_head = (l->event_head + 1) % EVENT_QUEUE;
+    l->event_count--;
+    return 1;
+}
+
+/* --------------------------------------------------------------- lifecycle */
+
+static void hparams_of(const cscalp_learn *l, cscalp_nn_hparams *hp)
+{
+    cscalp_nn_hparams_default(hp);
+    double lr = l->cfg.learning_rate;
+    if (l->boost_remaining > 0)
+        lr *= l->cfg.drift_lr_boost_factor;
+    hp->learning_rate = (float)lr;
+    hp->l2 = (float)l->cfg.l2;
+    hp->max_grad_norm = (float)l->cfg.max_grad_norm;
+}
+
+void cscalp_learn_destroy(cscalp_learn *l)
+{
+    if (l == NULL)
+        return;
+    const cscalp_allocator mem = l->mem;
+    cscalp_nn_packed_destroy(l->live_packed);
+    cscalp_nn_packed_destroy(l->challenger_packed);
+    cscalp_nn_trainer_destroy(l->trainer);
+    cscalp_logit_destroy(l->fallback);
+    for (int m = 0; m < M_COUNT; m++)
+        cscalp_score_destroy(l->score[m]);
+    cscalp_replay_destroy(l->replay);
+    cscalp_mem_free(&mem, l->live);
+    cscalp_mem_free(&mem, l->challenger);
+    cscalp_mem_free(&mem, l->anchor);
+    cscalp_mem_free(&mem, l->pending_x);
+    cscalp_mem_free(&mem, l->pending_regime);
+    cscalp_mem_free(&mem, l->pending_probs);
+    cscalp_mem_free(&mem, l->batch_slots);
+    cscalp_mem_free(&mem, l->batch_x);
+    cscalp_mem_free(&mem, l->batch_regime);
+    cscalp_mem_free(&mem, l->batch_labels);
+    cscalp_mem_free(&mem, l);
+}
+
+int cscalp_learn_create(const cscalp_allocator *mem, const cscalp_learn_config *cfg,
+                        const cscalp_nn_arch *arch, const cscalp_nn_backend *backend,
+                        const float *initial, cscalp_learn **out, char *why, size_t cap)
+{
+    *out = NULL;
+    if (cfg->mode == CSCALP_LEARN_ASYNC) {
+        snprintf(why, cap, "learn.mode: \"async\" needs the learner thread, which this "
+                           "version does not have yet; use \"inline\"");
+        return CSCALP_EUNSUPPORTED;
+    }
+    cscalp_drift_params dp;
+    cscalp_drift_params_default(&dp);
+    dp.ph_delta_sigma = cfg->drift_ph_delta_sigma;
+    dp.ph_lambda_sigma = cfg->drift_ph_lambda_sigma;
+    dp.adwin_delta = cfg->drift_adwin_delta;
+    const int rc = cscalp_drift_params_check(&dp, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+
+    cscalp_learn *l = cscalp_mem_calloc(mem, 1, sizeof *l);
+    if (l == NULL) {
+        snprintf(why, cap, "learner: out of memory");
+        return CSCALP_ENOMEM;
+    }
+    l->mem = *mem;
+    l->cfg = *cfg;
+    l->arch = *arch;
+    l->backend = backend;
+    l->inputs = arch->inputs;
+    l->experts = arch->experts;
+    l->n_params = cscalp_nn_param_count(arch);
+    l->version = 1;
+    cscalp_drift_init(&l->drift, &dp, why, cap);
+    cscalp_label_clock_init(&l->clock, &cfg->label);
+    cscalp_prior_init(&l->prior);
+    cscalp_rng_seed(&l->rng, cfg->seed ^ 0x6c6561726e6572ULL); /* "learner" */
+    l->last_band_bps = NAN;
+
+    const size_t P = cfg->max_pending, D = l->inputs, E = l->experts, B = cfg->batch;
+    int ok = 1;
+#define ALLOC(field, n)                                                         \
+    do {                                                                        \
+        if (ok) {                                                               \
+            l->field = cscalp_mem_calloc(mem, (n), sizeof *l->field);           \
+            ok = l->field != NULL;                                              \
+        }                                                                       \
+    } while (0)
+    ALLOC(live, l->n_params);
+    ALLOC(challenger, l->n_params);
+    ALLOC(anchor, P);
+    ALLOC(pending_x, P * D);
+    ALLOC(pending_regime, P * E);
+    ALLOC(pending_probs, P * M_COUNT * 3);
+    ALLOC(batch_slots, B);
+    ALLOC(batch_x, B * D);
+    ALLOC(batch_regime, B * E);
+    ALLOC(batch_labels, B);
+#undef ALLOC
+    ok = ok && cscalp_nn_packed_create(mem, arch, &l->live_packed) == CSCALP_OK;
+    ok = ok && cscalp_nn_packed_create(mem, arch, &l->challenger_packed) == CSCALP_OK;
+    ok = ok && cscalp_nn_trainer_create(mem, arch, cfg->batch, backend, &l->trainer) ==
+                   CSCALP_OK;
+    ok = ok && cscalp_logit_create(mem, D, cfg->fallback_learning_rate, cfg->fallback_l2,
+                                   &l->fallback) == CSCALP_OK;
+    for (int m = 0; ok && m < M_COUNT; m++)
+        ok = cscalp_score_create(mem, cfg->score_window, &l->score[m]) == CSCALP_OK;
+    if (ok) {
+        const cscalp_replay_params rp = {
+            .capacity = cfg->replay_capacity,
+            .inputs = l->inputs,
+            .regimes = l->experts,
+            .recent_window = cfg->replay_recent,
+            .recent_fraction = cfg->replay_recent_fraction,
+            .priority_alpha = cfg->replay_priority_exponent,
+        };
+        ok = cscalp_replay_create(mem, &rp, &l->replay) == CSCALP_OK;
+    }
+    if (!ok) {
+        cscalp_learn_destroy(l);
+        snprintf(why, cap, "learner: out of memory");
+        return CSCALP_ENOMEM;
+    }
+    if (initial != NULL)
+        memcpy(l->live, initial, l->n_params * sizeof *l->live);
+    else
+        cscalp_nn_init_params(arch, cfg->seed, l->live);
+    memcpy(l->challenger, l->live, l->n_params * sizeof *l->challenger);
+    cscalp_nn_pack(l->live_packed, l->live);
+    cscalp_nn_pack(l->challenger_packed, l->challenger);
+    *out = l;
+    return CSCALP_OK;
+}
+
+void cscalp_learn_set_config(cscalp_learn *l, const cscalp_learn_config *cfg)
+{
+    cscalp_learn_config next = l->cfg;
+    next.sample_every_events = cfg->sample_every_events;
+    next.sample_interval_ns = cfg->sample_interval_ns;
+    next.replay_recent = cfg->replay_recent;
+    next.replay_recent_fraction = cfg->replay_recent_fraction;
+    next.replay_priority_exponent = cfg->replay_priority_exponent;
+    next.min_replay = cfg->min_replay;
+    next.train_every_samples = cfg->train_every_samples;
+    next.train_steps = cfg->train_steps;
+    next.learning_rate = cfg->learning_rate;
+    next.l2 = cfg->l2;
+    next.max_grad_norm = cfg->max_grad_norm;
+    next.promotion_margin_nats = cfg->promotion_margin_nats;
+    next.rollback_margin_nats = cfg->rollback_margin_nats;
+    next.fallback_learning_rate = cfg->fallback_learning_rate;
+    next.fallback_l2 = cfg->fallback_l2;
+    next.fallback_margin_nats = cfg->fallback_margin_nats;
+    next.drift_lr_boost_factor = cfg->drift_lr_boost_factor;
+    next.drift_boost_samples = cfg->drift_boost_samples;
+    next.label.band_bps = cfg->label.band_bps;
+    next.label.taker_fee_bps = cfg->label.taker_fee_bps;
+    l->clock.params.band_bps = cfg->label.band_bps;
+    l->clock.params.taker_fee_bps = cfg->label.taker_fee_bps;
+    l->cfg = next;
+    cscalp_replay_set_mix(l->replay, next.replay_recent, next.replay_recent_fraction,
+                          next.replay_priority_exponent);
+    cscalp_logit_set_rates(l->fallback, next.fallback_learning_rate, next.fallback_l2);
+}
+
+void cscalp_learn_set_backend(cscalp_learn *l, const cscalp_nn_backend *backend)
+{
+    l->backend = backend;
+    cscalp_nn_trainer_set_backend(l->trainer, backend);
+}
+
+/* ---------------------------------------------------------------- training */
+
+static void rollback(cscalp_learn *l, const char *why)
+{
+    memcpy(l->challenger, l->live, l->n_params * sizeof *l->challenger);
+    cscalp_nn_trainer_reset(l->trainer);
+    cscalp_nn_pack(l->challenger_packed, l->challenger);
+    l->rollbacks++;
+    l->since_decision = 0;
+    raise_event(l, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_LEARNER_ROLLBACK, CSCALP_OK,
+                CSCALP_ACTION_ROLLED_BACK,
+                "challenger reset to the live network (version %llu): %s",
+                (unsigned long long)l->version, why);
+}
+
+/* A sample's log-loss, floored like the scorer's and never below 0 (a
+ * float probability may round to a hair above 1). */
+static double loss_of(const float *probs, int label)
+{
+    const double p = probs[label];
+    const double loss = -log(p > LOSS_FLOOR ? p : LOSS_FLOOR);
+    return loss > 0.0 ? loss : 0.0;
+}
+
+/* Up to n steps on the challenger; the number run. */
+static uint64_t train_round(cscalp_learn *l, uint64_t n)
+{
+    const uint32_t B = l->cfg.batch;
+    const uint32_t size = cscalp_replay_size(l->replay);
+    if (size < B || size < l->cfg.min_replay)
+        return 0;
+    cscalp_nn_hparams hp;
+    hparams_of(l, &hp);
+    uint64_t done = 0;
+    for (; done < n; done++) {
+        cscalp_replay_draw(l->replay, &l->rng, B, l->batch_slots);
+        cscalp_replay_gather(l->replay, l->batch_slots, B, l->batch_x, l->batch_regime,
+                             l->batch_labels);
+        double loss = 0.0;
+        const int rc = cscalp_nn_train_step(l->trainer, l->challenger, l->batch_x,
+                                            l->batch_regime, l->batch_labels, B, &hp, &loss);
+        if (rc != CSCALP_OK) {
+            l->refused_steps++;
+            rollback(l, "a training step had a non-finite loss or gradient and was refused");
+            break;
+        }
+        l->steps++;
+        l->last_step_loss = loss;
+        /* New priorities: each sample's loss under the parameters the step
+         * started from (the forward pass it just made). */
+        const float *probs = cscalp_nn_trainer_probs(l->trainer);
+        for (uint32_t i = 0; i < B; i++)
+            cscalp_replay_set_loss(l->replay, l->batch_slots[i],
+                                   loss_of(probs + (size_t)i * 3, l->batch_labels[i]));
+    }
+    if (done > 0)
+        cscalp_nn_pack(l->challenger_packed, l->challenger);
+    return done;
+}
+
+/* -------------------------------------------------------------- decisions */
+
+static int window_full(const cscalp_learn *l, int m)
+{
+    cscalp_score_summary s;
+    cscalp_score_rolling(l->score[m], &s);
+    return s.count >= l->cfg.score_window;
+}
+
+static double rolling_loss(const cscalp_learn *l, int m)
+{
+    cscalp_score_summary s;
+    cscalp_score_rolling(l->score[m], &s);
+    return s.log_loss;
+}
+
+static void decide_promotion(cscalp_learn *l)
+{
+    if (l->since_decision < l->cfg.score_window || !window_full(l, M_NETWORK) ||
+        !window_full(l, M_CHALLENGER))
+        return;
+    const double live = rolling_loss(l, M_NETWORK), chal = rolling_loss(l, M_CHALLENGER);
+    if (chal < live - l->cfg.promotion_margin_nats) {
+        memcpy(l->live, l->challenger, l->n_params * sizeof *l->live);
+        cscalp_nn_pack(l->live_packed, l->live);
+        l->version++;
+        l->trained = 1;
+        l->promotions++;
+        l->since_decision = 0;
+        raise_event(l, CSCALP_SEVERITY_INFO, CSCALP_EVENT_MODEL_PROMOTED, CSCALP_OK,
+                    CSCALP_ACTION_APPLIED,
+                    "challenger promoted to live network version %llu: rolling log-loss "
+                    "%.6f against the live network's %.6f over %u samples",
+                    (unsigned long long)l->version, chal, live, l->cfg.score_window);
+    } else if (chal > live + l->cfg.rollback_margin_nats) {
+        char why[160];
+        snprintf(why, sizeof why,
+                 "its rolling log-loss %.6f is above the live network's %.6f by more "
+                 "than learn.rollback_margin_nats",
+                 chal, live);
+        rollback(l, why);
+    }
+}
+
+static void decide_serving(cscalp_learn *l)
+{
+    const uint64_t dwell = l->cfg.score_window / 4 > 0 ? l->cfg.score_window / 4 : 1;
+    if (l->since_switch < dwell || !window_full(l, M_NETWORK) || !window_full(l, M_FALLBACK))
+        return;
+    const double net = rolling_loss(l, M_NETWORK), fb = rolling_loss(l, M_FALLBACK);
+    if (!l->serving_fallback && net > fb + l->cfg.fallback_margin_nats) {
+        l->serving_fallback = 1;
+        l->since_switch = 0;
+        l->fallback_engaged++;
+        raise_event(l, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_FALLBACK_ENGAGED, CSCALP_OK,
+                    CSCALP_ACTION_SWITCHED,
+                    "fallback model serves signals: network rolling log-loss %.6f, "
+                    "fallback %.6f over %u samples",
+                    net, fb, l->cfg.score_window);
+    } else if (l->serving_fallback && net < fb + 0.5 * l->cfg.fallback_margin_nats) {
+        /* Half the margin back: hysteresis, so that two models scoring
+         * alike do not hand over at every check. */
+        l->serving_fallback = 0;
+        l->since_switch = 0;
+        l->fallback_released++;
+        raise_event(l, CSCALP_SEVERITY_INFO, CSCALP_EVENT_FALLBACK_RELEASED, CSCALP_OK,
+                    CSCALP_ACTION_SWITCHED,
+                    "network serves signals again: rolling log-loss %.6f, fallback %.6f",
+                    net, fb);
+    }
+}
+
+/* ---------------------------------------------------------------- samples */
+
+
+/* Label the oldest pending sample, score every model on it, then learn. */
+static void mature_oldest(cscalp_learn *l)
+{
+    const uint32_t s = l->pending_head;
+    const cscalp_label_anchor *a = &l->anchor[s];
+    const float *x = l->pending_x + (size_t)s * l->inputs;
+    const float *regime = l->pending_regime + (size_t)s * l->experts;
+    const float *probs = l->pending_probs + (size_t)s * M_COUNT * 3;
+    const double move = cscalp_label_move_bps(&l->clock, a);
+    double band = NAN;
+    const int label = cscalp_label_classify(&l->clock, a, move, &band);
+    l->pending_head = (s + 1) % l->cfg.max_pending;
+    l->pending_count--;
+    l->last_band_bps = band;
+    if (label < 0) {
+        l->unlabelled++;
+        return;
+    }
+    l->matured++;
+    l->labels[label]++;
+
+    /* Test ... */
+    for (int m = 0; m < M_COUNT; m++)
+        cscalp_score_update(l->score[m], probs + 3 * m, (uint8_t)label);
+    const double live_loss = loss_of(probs + 3 * M_NETWORK, label);
+    const int fired = cscalp_drift_update(&l->drift, live_loss);
+    if (fired) {
+        l->drift_alarms++;
+        l->boost_remaining = l->cfg.drift_boost_samples;
+        raise_event(l, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_DRIFT_DETECTED, CSCALP_OK,
+                    CSCALP_ACTION_APPLIED,
+                    "drift in the live log-loss (%s%s%s); learning rate x%g for %u samples",
+                    (fired & CSCALP_DRIFT_PH) ? "Page-Hinkley" : "",
+                    (fired & CSCALP_DRIFT_PH) && (fired & CSCALP_DRIFT_ADWIN) ? ", " : "",
+                    (fired & CSCALP_DRIFT_ADWIN) ? "ADWIN" : "", l->cfg.drift_lr_boost_factor,
+                    l->cfg.drift_boost_samples);
+    } else if (l->boost_remaining > 0) {
+        l->boost_remaining--;
+    }
+
+    /* ... then train. */
+    cscalp_logit_update(l->fallback, x, (uint8_t)label);
+    cscalp_prior_update(&l->prior, (uint8_t)label);
+    cscalp_replay_add(l->replay, x, regime, (uint8_t)label,
+                      loss_of(probs + 3 * M_CHALLENGER, label));
+    l->since_decision++;
+    l->since_switch++;
+    decide_serving(l);
+    decide_promotion(l);
+    if (++l->since_train >= l->cfg.train_every_samples) {
+        l->since_train = 0;
+        train_round(l, l->cfg.train_steps);
+    }
+}
+
+void cscalp_learn_before_event(cscalp_learn *l, int64_t t_ns)
+{
+    l->now_ns = t_ns;
+    if (l->cfg.label.horizon_events > 0)
+        return;
+    while (l->pending_count > 0 &&
+           cscalp_label_mature(&l->clock, &l->anchor[l->pending_head], t_ns))
+        mature_oldest(l);
+}
+
+void cscalp_learn_on_mid(cscalp_learn *l, int64_t t_ns, double mid)
+{
+    l->now_ns = t_ns;
+    cscalp_label_on_mid(&l->clock, t_ns, mid);
+    l->events_since_sample++;
+    if (l->cfg.label.horizon_events == 0)
+        return;
+    while (l->pending_count > 0 &&
+           cscalp_label_mature(&l->clock, &l->anchor[l->pending_head], t_ns))
+        mature_oldest(l);
+}
+
+int cscalp_learn_sample_due(const cscalp_learn *l, int64_t t_ns)
+{
+    if (l->cfg.mode == CSCALP_LEARN_OFF)
+        return 0;
+    if (l->cfg.sample_every_events > 0)
+        return l->events_since_sample >= l->cfg.sample_every_events;
+    return !l->has_next_sample || t_ns >= l->next_sample_ns;
+}
+
+void cscalp_learn_take_sample(cscalp_learn *l, int64_t t_ns, double half_spread_bps,
+                              const float *x, const float *regime, int warm)
+{
+    l->now_ns = t_ns;
+    l->events_since_sample = 0;
+    const int64_t dt = l->cfg.sample_interval_ns;
+    l->next_sample_ns = (t_ns / dt + 1) * dt; /* the next grid point after t */
+    l->has_next_sample = 1;
+    if (!warm) {
+        l->skipped_warmup++;
+        return;
+    }
+    cscalp_label_anchor anchor;
+    if (!cscalp_label_anchor_at(&l->clock, t_ns, half_spread_bps, &anchor)) {
+        l->skipped_no_mid++;
+        return;
+    }
+    if (l->pending_count == l->cfg.max_pending) {
+        l->dropped_pending++;
+        /* One event when dropping starts, then one per 1000 drops. */
+        if (l->dropped_pending - l->dropped_reported >= 1000 || l->dropped_reported == 0 ||
+            l->dropped_pending == 1) {
+            l->dropped_reported = l->dropped_pending;
+            raise_event(l, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_SAMPLES_DROPPED, CSCALP_OK,
+                        CSCALP_ACTION_DROPPED,
+                        "learn.max_pending_samples (%u) samples wait for labels: %llu "
+                        "decision samples skipped so far",
+                        l->cfg.max_pending, (unsigned long long)l->dropped_pending);
+        }
+        return;
+    }
+    const uint32_t s = (l->pending_head + l->pending_count) % l->cfg.max_pending;
+    l->anchor[s] = anchor;
+    float *px = l->pending_x + (size_t)s * l->inputs;
+    float *pr = l->pending_regime + (size_t)s * l->experts;
+    float *pp = l->pending_probs + (size_t)s * M_COUNT * 3;
+    memcpy(px, x, l->inputs * sizeof *px);
+    memcpy(pr, regime, l->experts * sizeof *pr);
+    /* The prediction each model makes now is what it will be scored on. */
+    cscalp_nn_result r;
+    cscalp_nn_infer(l->live_packed, x, regime, &r);
+    memcpy(pp + 3 * M_NETWORK, r.probs, sizeof r.probs);
+    cscalp_nn_infer(l->challenger_packed, x, regime, &r);
+    memcpy(pp + 3 * M_CHALLENGER, r.probs, sizeof r.probs);
+    cscalp_logit_predict(l->fallback, x, pp + 3 * M_FALLBACK);
+    cscalp_prior_predict(&l->prior, pp + 3 * M_PRIOR);
+    l->pending_count++;
+    l->samples_taken++;
+}
+
+void cscalp_learn_predict(cscalp_learn *l, const float *x, const float *regime,
+                          cscalp_learn_prediction *out)
+{
+    out->version = l->version;
+    out->trained = l->trained;
+    if (l->serving_fallback) {
+        cscalp_logit_predict(l->fallback, x, out->probs);
+        out->source = CSCALP_LEARN_FALLBACK;
+        return;
+    }
+    cscalp_nn_result r;
+    cscalp_nn_infer(l->live_packed, x, regime, &r);
+    memcpy(out->probs, r.probs, sizeof out->probs);
+    out->source = CSCALP_LEARN_NETWORK;
+}
+
+void cscalp_learn_adapt(cscalp_learn *l, uint32_t budget_steps, cscalp_adapt_report *out)
+{
+    if (l->cfg.mode == CSCALP_LEARN_INLINE && budget_steps > 0)
+        train_round(l, budget_steps);
+    out->mode = (uint32_t)l->cfg.mode;
+    out->steps = l->steps - l->reported_steps;
+    out->promotions = l->promotions - l->reported_promotions;
+    out->rollbacks = l->rollbacks - l->reported_rollbacks;
+    l->reported_steps = l->steps;
+    l->reported_promotions = l->promotions;
+    l->reported_rollbacks = l->rollbacks;
+    out->steps_total = l->steps;
+    out->promotions_total = l->promotions;
+    out->rollbacks_total = l->rollbacks;
+    out->samples_matured = l->matured;
+    out->samples_pending = l->pending_count;
+    out->replay_size = cscalp_replay_size(l->replay);
+    out->model_version = l->version;
+    out->serving = (uint32_t)l->serving_fallback;
+    out->reserved = 0;
+}
+
+uint64_t cscalp_learn_model_version(const cscalp_learn *l) { return l->version; }
+
+const float *cscalp_learn_live_params(const cscalp_learn *l) { return l->live; }
+
+const float *cscalp_learn_challenger_params(const cscalp_learn *l) { return l->challenger; }
+
+size_t cscalp_learn_param_count(const cscalp_learn *l) { return l->n_params; }
+
+/* ------------------------------------------------------------------ stats */
+
+static void write_summary(cscalp_json_writer *w, const char *key,
+                          const cscalp_score_summary *s)
+{
+    cscalp_jw_begin_object(w, key);
+    cscalp_jw_uint(w, "samples", s->count);
+    cscalp_jw_double(w, "log_loss", s->log_loss);
+    cscalp_jw_double(w, "accuracy", s->accuracy);
+    cscalp_jw_double(w, "macro_f1", s->macro_f1);
+    cscalp_jw_end_object(w);
+}
+
+void cscalp_learn_write_stats(const cscalp_learn *l, cscalp_json_writer *w)
+{
+    static const char *const modes[] = {"off", "inline", "async"};
+    cscalp_jw_begin_object(w, "learn");
+    cscalp_jw_string(w, "mode", modes[l->cfg.mode]);
+    cscalp_jw_string(w, "serving", l->serving_fallback ? "fallback" : "network");
+
+    cscalp_jw_begin_object(w, "samples");
+    cscalp_jw_uint(w, "taken", l->samples_taken);
+    cscalp_jw_uint(w, "pending", l->pending_count);
+    cscalp_jw_uint(w, "matured", l->matured);
+    cscalp_jw_uint(w, "unlabelled", l->unlabelled);
+    cscalp_jw_uint(w, "skipped_warmup", l->skipped_warmup);
+    cscalp_jw_uint(w, "skipped_no_mid", l->skipped_no_mid);
+    cscalp_jw_uint(w, "dropped", l->dropped_pending);
+    cscalp_jw_end_object(w);
+
+    cscalp_jw_begin_object(w, "labels");
+    cscalp_jw_uint(w, "down", l->labels[0]);
+    cscalp_jw_uint(w, "flat", l->labels[1]);
+    cscalp_jw_uint(w, "up", l->labels[2]);
+    cscalp_jw_double(w, "last_band_bps", l->last_band_bps);
+    cscalp_jw_end_object(w);
+
+    cscalp_jw_begin_object(w, "training");
+    cscalp_jw_uint(w, "steps", l->steps);
+    cscalp_jw_uint(w, "refused_steps", l->refused_steps);
+    cscalp_jw_double(w, "last_loss", l->last_step_loss);
+    cscalp_jw_uint(w, "replay_size", cscalp_replay_size(l->replay));
+    cscalp_jw_uint(w, "replay_added", cscalp_replay_added(l->replay));
+    cscalp_jw_uint(w, "promotions", l->promotions);
+    cscalp_jw_uint(w, "rollbacks", l->rollbacks);
+    cscalp_jw_uint(w, "model_version", l->version);
+    cscalp_jw_uint(w, "fallback_engaged", l->fallback_engaged);
+    cscalp_jw_uint(w, "fallback_released", l->fallback_released);
+    cscalp_jw_end_object(w);
+
+    cscalp_jw_begin_object(w, "drift");
+    cscalp_jw_uint(w, "alarms", l->drift_alarms);
+    cscalp_jw_uint(w, "page_hinkley_alarms", l->drift.ph_alarms);
+    cscalp_jw_uint(w, "adwin_alarms", l->drift.adwin_alarms);
+    cscalp_jw_uint(w, "boost_remaining", l->boost_remaining);
+    cscalp_jw_end_object(w);
+
+    cscalp_jw_begin_object(w, "scores");
+    for (int m = 0; m < M_COUNT; m++) {
+        cscalp_score_summary cum, roll;
+        cscalp_score_cumulative(l->score[m], &cum);
+        cscalp_score_rolling(l->score[m], &roll);
+        cscalp_jw_begin_object(w, model_names[m]);
+        write_summary(w, "cumulative", &cum);
+        write_summary(w, "rolling", &roll);
+        cscalp_jw_end_object(w);
+    }
+    cscalp_jw_end_object(w);
+    cscalp_jw_uint(w, "events_lost", l->events_lost);
+    cscalp_jw_end_object(w);
+}
+
+/* ------------------------------------------------------------- checkpoints */
+
+/* Every field, in this order; the engine wraps it in a CRC'd section. The
+ * event queue is not saved: the engine drains it after every call. */
+int cscalp_learn_save(cscalp_learn *l, cscalp_wbuf *w)
+{
+    cscalp_put_u32(w, l->inputs);
+    cscalp_put_u32(w, l->experts);
+    cscalp_put_u64(w, l->n_params);
+    cscalp_put_u32(w, l->cfg.max_pending);
+    cscalp_put_u64(w, l->version);
+    cscalp_put_u32(w, (uint32_t)l->trained);
+    cscalp_put_f32s(w, l->live, l->n_params);
+    cscalp_put_f32s(w, l->challenger, l->n_params);
+    cscalp_nn_trainer_save(l->trainer, w);
+    cscalp_logit_save(l->fallback, w);
+    cscalp_prior_save(&l->prior, w);
+    for (int m = 0; m < M_COUNT; m++)
+        cscalp_score_save(l->score[m], w);
+    cscalp_drift_save(&l->drift, w);
+    cscalp_label_clock_save(&l->clock, w);
+
+    cscalp_put_u32(w, l->pending_count);
+    for (uint32_t k = 0; k < l->pending_count; k++) {
+        const uint32_t s = (l->pending_head + k) % l->cfg.max_pending;
+        cscalp_label_anchor_save(&l->anchor[s], w);
+        cscalp_put_f32s(w, l->pending_x + (size_t)s * l->inputs, l->inputs);
+        cscalp_put_f32s(w, l->pending_regime + (size_t)s * l->experts, l->experts);
+        cscalp_put_f32s(w, l->pending_probs + (size_t)s * M_COUNT * 3, M_COUNT * 3);
+    }
+    cscalp_put_u32(w, (uint32_t)l->has_next_sample);
+    cscalp_put_i64(w, l->next_sample_ns);
+    cscalp_put_u64(w, l->events_since_sample);
+
+    cscalp_replay_save(l->replay, w);
+    for (int k = 0; k < 4; k++)
+        cscalp_put_u64(w, l->rng.s[k]);
+    cscalp_put_u64(w, l->since_train);
+    cscalp_put_u32(w, (uint32_t)l->serving_fallback);
+    cscalp_put_u64(w, l->since_switch);
+    cscalp_put_u64(w, l->since_decision);
+    cscalp_put_u64(w, l->boost_remaining);
+
+    const uint64_t counters[] = {
+        l->samples_taken, l->skipped_warmup, l->skipped_no_mid, l->dropped_pending,
+        l->dropped_reported, l->matured, l->unlabelled, l->labels[0], l->labels[1],
+        l->labels[2], l->steps, l->refused_steps, l->promotions, l->rollbacks,
+        l->drift_alarms, l->fallback_engaged, l->fallback_released, l->reported_steps,
+        l->reported_promotions, l->reported_rollbacks, l->events_lost};
+    cscalp_put_u32(w, (uint32_t)(sizeof counters / sizeof counters[0]));
+    for (size_t k = 0; k < sizeof counters / sizeof counters[0]; k++)
+        cscalp_put_u64(w, counters[k]);
+    cscalp_put_f64(w, l->last_band_bps);
+    cscalp_put_f64(w, l->last_step_loss);
+    cscalp_put_i64(w, l->now_ns);
+    return w->failed ? CSCALP_ENOMEM : CSCALP_OK;
+}
+
+static int all_finite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+#define LOAD_FAIL(...)                                                          \
+    do {                                                                        \
+        snprintf(why, cap, __VA_ARGS__);                                        \
+        return CSCALP_ECORRUPT;                                                 \
+    } while (0)
+
+int cscalp_learn_load(cscalp_learn *l, cscalp_rbuf *r, char *why, size_t cap)
+{
+    const uint32_t inputs = cscalp_get_u32(r), experts = cscalp_get_u32(r);
+    const uint64_t n_params = cscalp_get_u64(r);
+    const uint32_t max_pending = cscalp_get_u32(r);
+    if (r->failed || inputs != l->inputs || experts != l->experts ||
+        n_params != l->n_params || max_pending != l->cfg.max_pending)
+        LOAD_FAIL("learner: the model shape (%u inputs, %u experts, %llu parameters, %u "
+                  "pending) differs from the configuration's",
+                  inputs, experts, (unsigned long long)n_params, max_pending);
+    l->version = cscalp_get_u64(r);
+    const uint32_t trained = cscalp_get_u32(r);
+    cscalp_get_f32s(r, l->live, l->n_params);
+    cscalp_get_f32s(r, l->challenger, l->n_params);
+    if (r->failed || trained > 1 || l->version == 0 || !all_finite(l->live, l->n_params) ||
+        !all_finite(l->challenger, l->n_params))
+        LOAD_FAIL("learner: the live or challenger network is damaged");
+    l->trained = (int)trained;
+    int rc = cscalp_nn_trainer_load(l->trainer, r, why, cap);
+    if (rc == CSCALP_OK)
+        rc = cscalp_logit_load(l->fallback, r, why, cap);
+    if (rc == CSCALP_OK)
+        rc = cscalp_prior_load(&l->prior, r, why, cap);
+    for (int m = 0; rc == CSCALP_OK && m < M_COUNT; m++)
+        rc = cscalp_score_load(l->score[m], r, why, cap);
+    if (rc == CSCALP_OK)
+        rc = cscalp_drift_load(&l->drift, r, why, cap);
+    if (rc == CSCALP_OK)
+        rc = cscalp_label_clock_load(&l->clock, r, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+
+    const uint32_t pending = cscalp_get_u32(r);
+    if (r->failed || pending > l->cfg.max_pending)
+        LOAD_FAIL("learner: %u pending samples, more than learn.max_pending_samples (%u)",
+                  pending, l->cfg.max_pending);
+    l->pending_head = 0;
+    l->pending_count = pending;
+    for (uint32_t s = 0; s < pending; s++) {
+        cscalp_label_anchor_load(&l->anchor[s], r);
+        float *px = l->pending_x + (size_t)s * l->inputs;
+        float *pr = l->pending_regime + (size_t)s * l->experts;
+        float *pp = l->pending_probs + (size_t)s * M_COUNT * 3;
+        cscalp_get_f32s(r, px, l->inputs);
+        cscalp_get_f32s(r, pr, l->experts);
+        cscalp_get_f32s(r, pp, M_COUNT * 3);
+        if (r->failed || !all_finite(px, l->inputs) || !all_finite(pr, l->experts) ||
+            !all_finite(pp, M_COUNT * 3) || !isfinite(l->anchor[s].mid) ||
+            !(l->anchor[s].mid > 0.0))
+            LOAD_FAIL("learner: pending sample %u is damaged", s);
+    }
+    const uint32_t has_next = cscalp_get_u32(r);
+    l->next_sample_ns = cscalp_get_i64(r);
+    l->events_since_sample = cscalp_get_u64(r);
+    if (r->failed || has_next > 1)
+        LOAD_FAIL("learner: the sampling clock is damaged");
+    l->has_next_sample = (int)has_next;
+
+    rc = cscalp_replay_load(l->replay, r, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    for (int k = 0; k < 4; k++)
+        l->rng.s[k] = cscalp_get_u64(r);
+    l->since_train = cscalp_get_u64(r);
+    const uint32_t serving = cscalp_get_u32(r);
+    l->since_switch = cscalp_get_u64(r);
+    l->since_decision = cscalp_get_u64(r);
+    l->boost_remaining = cscalp_get_u64(r);
+    if (r->failed || serving > 1 ||
+        (l->rng.s[0] | l->rng.s[1] | l->rng.s[2] | l->rng.s[3]) == 0)
+        LOAD_FAIL("learner: the training schedule or random state is damaged");
+    l->serving_fallback = (int)serving;
+
+    uint64_t *const counters[] = {
+        &l->samples_taken, &l->skipped_warmup, &l->skipped_no_mid, &l->dropped_pending,
+        &l->dropped_reported, &l->matured, &l->unlabelled, &l->labels[0], &l->labels[1],
+        &l->labels[2], &l->steps, &l->refused_steps, &l->promotions, &l->rollbacks,
+        &l->drift_alarms, &l->fallback_engaged, &l->fallback_released, &l->reported_steps,
+        &l->reported_promotions, &l->reported_rollbacks, &l->events_lost};
+    const uint32_t n_counters = cscalp_get_u32(r);
+    if (r->failed || n_counters != sizeof counters / sizeof counters[0])
+        LOAD_FAIL("learner: %u counters where this version keeps %zu", n_counters,
+                  sizeof counters / sizeof counters[0]);
+    for (size_t k = 0; k < sizeof counters / sizeof counters[0]; k++)
+        *counters[k] = cscalp_get_u64(r);
+    l->last_band_bps = cscalp_get_f64(r);
+    l->last_step_loss = cscalp_get_f64(r);
+    l->now_ns = cscalp_get_i64(r);
+    if (r->failed)
+        LOAD_FAIL("learner: the section ends early");
+    if (cscalp_rbuf_left(r) != 0)
+        LOAD_FAIL("learner: %zu bytes after the last field", cscalp_rbuf_left(r));
+    cscalp_nn_pack(l->live_packed, l->live);
+    cscalp_nn_pack(l->challenger_packed, l->challenger);
+    l->event_head = l->event_count = 0;
+    return CSCALP_OK;
+}
