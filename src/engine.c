@@ -308,7 +308,12 @@ int cscalp_open_ex(cscalp_engine **out, const char *config_json,
         if (rc != CSCALP_OK)
             return open_failed(errbuf, errbuf_cap, rc, why);
     }
-    const int rc = engine_create(&mem, &cfg, out, why, sizeof why);
+    int rc = engine_create(&mem, &cfg, out, why, sizeof why);
+    if (rc == CSCALP_OK && (rc = cscalp_learn_start((*out)->learn, why, sizeof why)) !=
+                               CSCALP_OK) {
+        destroy(*out);
+        *out = NULL;
+    }
     if (rc != CSCALP_OK)
         return open_failed(errbuf, errbuf_cap, rc, why);
     return CSCALP_OK;
@@ -971,6 +976,8 @@ static int open_from_bytes(const cscalp_allocator *mem, const void *data, size_t
     if (rc == CSCALP_OK &&
         (rc = load_section(&rd, SECTION_LEARN, "learn", &r, why, cap)) == CSCALP_OK)
         rc = section_done(&r, "learn", cscalp_learn_load(e->learn, &r, why, cap), why, cap);
+    if (rc == CSCALP_OK)
+        rc = cscalp_learn_start(e->learn, why, cap);
     if (rc != CSCALP_OK) {
         destroy(e);
         return rc;

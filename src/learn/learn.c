@@ -3,8 +3,14 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "cscalp_build_config.h"
+#if CSCALP_HAVE_THREADS
+#include <uv.h>
+#endif
 
 #include "learn/drift.h"
 #include "learn/logistic.h"
@@ -23,6 +29,79 @@ static const char *const model_names[M_COUNT] = {"network", "challenger", "fallb
 #define LOSS_FLOOR 1e-7
 
 #define EVENT_QUEUE 32
+
+/* What the challenger's training reads of the configuration. The trainer
+ * keeps its own copy so that, in async mode, the learner thread never reads
+ * what the host thread writes (a new copy travels through the queue). */
+typedef struct train_params {
+    uint32_t min_replay, train_every_samples, train_steps;
+    uint32_t replay_recent;
+    double replay_recent_fraction, replay_priority_exponent;
+    double learning_rate, l2, max_grad_norm;
+} train_params;
+
+#if CSCALP_HAVE_THREADS
+/* Async mode (docs/learning.md, "Modes"). The host thread labels, scores
+ * and decides; the learner thread owns the challenger's training (replay,
+ * optimiser, random state). Between them:
+ *  - a single-producer single-consumer ring of messages (matured samples,
+ *    new training parameters, barriers), lock-free: the host never waits to
+ *    hand over a sample (a full ring drops it, counted);
+ *  - a triple buffer of challenger snapshots: the learner fills its back
+ *    slot and swaps it into the middle with one atomic exchange; the host
+ *    swaps the middle for its front slot when it sees the "new" bit. No
+ *    slot is ever freed while the engine lives, so a reader can never see
+ *    reclaimed memory, and neither side waits for the other;
+ *  - a reset mailbox for rollbacks (the live parameters to restart from);
+ *  - an eventcount: the learner sleeps on a semaphore only after announcing
+ *    it, so the host posts only when someone sleeps (no system call per
+ *    sample while the learner is busy).
+ * The learner thread never calls the host: its outcomes (steps, refused
+ * steps) are counters the host thread reads and turns into health events. */
+enum { MSG_SAMPLE = 1, MSG_PARAMS = 2, MSG_BARRIER = 3 };
+
+typedef struct msg_header {
+    uint32_t kind;
+    uint8_t label;
+    uint32_t barrier_steps;
+    double loss;     /* MSG_SAMPLE: the challenger's loss on it (replay priority) */
+    double lr_scale; /* MSG_SAMPLE: drift boost in force when it matured */
+} msg_header;
+
+typedef struct snapshot {
+    float *params;
+    cscalp_nn_packed *packed;
+} snapshot;
+
+#define SNAP_NEW 4u /* in `middle`: the slot there is newer than the front */
+
+typedef struct learner_thread {
+    uv_thread_t thread;
+    int started;
+    uv_sem_t wake, done;
+    int wake_ok, done_ok;
+    atomic_int sleeping;
+    atomic_int stop;
+
+    /* The ring: slot i at ring + i * stride, a msg_header then the payload
+     * (x, regime as floats; or a train_params). */
+    unsigned char *ring;
+    size_t stride;
+    uint32_t capacity;
+    atomic_uint_fast64_t head; /* next to take (learner) */
+    atomic_uint_fast64_t tail; /* next to fill (host) */
+
+    snapshot snap[3];
+    atomic_uint middle;
+    unsigned front; /* host's */
+    unsigned back;  /* learner's */
+
+    float *reset_params;
+    atomic_int reset_pending;
+
+    uint64_t sent, dropped, dropped_reported; /* host's */
+} learner_thread;
+#endif
 
 struct cscalp_learn {
     cscalp_allocator mem;
@@ -60,13 +139,25 @@ struct cscalp_learn {
     int64_t next_sample_ns;
     uint64_t events_since_sample;
 
-    /* Replay and training. */
+    /* Replay and training: the trainer's side (the learner thread's in
+     * async mode; the host reads it only while that thread is drained). */
     cscalp_replay *replay;
     cscalp_rng rng;
     uint32_t *batch_slots;
     float *batch_x, *batch_regime;
     uint8_t *batch_labels;
     uint64_t since_train;
+    train_params tp;
+    double lr_scale;
+    int diverged; /* async: a step was refused; idle until reset */
+    /* The trainer's counters, published for the host's stats. */
+    atomic_uint_fast64_t steps, refused_steps, replay_size, replay_added;
+    _Atomic double last_step_loss;
+    uint64_t refused_handled; /* host: refused steps already rolled back */
+
+#if CSCALP_HAVE_THREADS
+    learner_thread *async;
+#endif
 
     /* Decisions. */
     int serving_fallback;
@@ -79,10 +170,9 @@ struct cscalp_learn {
     uint64_t dropped_reported;
     uint64_t matured, unlabelled, labels[CSCALP_NN_CLASSES];
     double last_band_bps;
-    uint64_t steps, refused_steps, promotions, rollbacks, drift_alarms;
+    uint64_t promotions, rollbacks, drift_alarms;
     uint64_t fallback_engaged, fallback_released;
     uint64_t reported_steps, reported_promotions, reported_rollbacks;
-    double last_step_loss;
     int64_t now_ns;
 
     /* Health events waiting for the engine. */
@@ -129,22 +219,65 @@ int cscalp_learn_next_event(cscalp_learn *l, cscalp_learn_event *out)
 
 /* --------------------------------------------------------------- lifecycle */
 
+static train_params train_params_of(const cscalp_learn_config *c)
+{
+    train_params tp;
+    memset(&tp, 0, sizeof tp);
+    tp.min_replay = c->min_replay;
+    tp.train_every_samples = c->train_every_samples;
+    tp.train_steps = c->train_steps;
+    tp.replay_recent = c->replay_recent;
+    tp.replay_recent_fraction = c->replay_recent_fraction;
+    tp.replay_priority_exponent = c->replay_priority_exponent;
+    tp.learning_rate = c->learning_rate;
+    tp.l2 = c->l2;
+    tp.max_grad_norm = c->max_grad_norm;
+    return tp;
+}
+
+/* The trainer's hyperparameters: its own copy of the keys, times the drift
+ * boost in force when the sample that triggered the step matured. */
 static void hparams_of(const cscalp_learn *l, cscalp_nn_hparams *hp)
 {
     cscalp_nn_hparams_default(hp);
-    double lr = l->cfg.learning_rate;
-    if (l->boost_remaining > 0)
-        lr *= l->cfg.drift_lr_boost_factor;
-    hp->learning_rate = (float)lr;
-    hp->l2 = (float)l->cfg.l2;
-    hp->max_grad_norm = (float)l->cfg.max_grad_norm;
+    hp->learning_rate = (float)(l->tp.learning_rate * l->lr_scale);
+    hp->l2 = (float)l->tp.l2;
+    hp->max_grad_norm = (float)l->tp.max_grad_norm;
 }
+
+/* The boost the host applies now. */
+static double current_lr_scale(const cscalp_learn *l)
+{
+    return l->boost_remaining > 0 ? l->cfg.drift_lr_boost_factor : 1.0;
+}
+
+static int is_async(const cscalp_learn *l) { return l->cfg.mode == CSCALP_LEARN_ASYNC; }
+
+static void after_training(cscalp_learn *l);
+static cscalp_nn_packed *challenger_view(cscalp_learn *l);
+static const float *challenger_view_params(cscalp_learn *l);
+static void trainer_set_params(cscalp_learn *l, const train_params *tp);
+#if CSCALP_HAVE_THREADS
+static void thread_stop(cscalp_learn *l);
+static void thread_free(cscalp_learn *l);
+static int thread_alloc(cscalp_learn *l);
+static void thread_snapshots_init(cscalp_learn *l);
+static void thread_send_params(cscalp_learn *l, const train_params *tp);
+static void thread_send_reset(cscalp_learn *l);
+static void thread_send_sample(cscalp_learn *l, const float *x, const float *regime,
+                               uint8_t label, double loss);
+static void thread_drain(cscalp_learn *l, uint32_t extra_steps);
+#endif
 
 void cscalp_learn_destroy(cscalp_learn *l)
 {
     if (l == NULL)
         return;
     const cscalp_allocator mem = l->mem;
+#if CSCALP_HAVE_THREADS
+    thread_stop(l);
+    thread_free(l);
+#endif
     cscalp_nn_packed_destroy(l->live_packed);
     cscalp_nn_packed_destroy(l->challenger_packed);
     cscalp_nn_trainer_destroy(l->trainer);
@@ -170,11 +303,14 @@ int cscalp_learn_create(const cscalp_allocator *mem, const cscalp_learn_config *
                         const float *initial, cscalp_learn **out, char *why, size_t cap)
 {
     *out = NULL;
+#if !CSCALP_HAVE_THREADS
     if (cfg->mode == CSCALP_LEARN_ASYNC) {
-        snprintf(why, cap, "learn.mode: \"async\" needs the learner thread, which this "
-                           "version does not have yet; use \"inline\"");
+        snprintf(why, cap, "learn.mode: \"async\" needs the learner thread, and this "
+                           "library was built without libuv (cscalp_has_feature("
+                           "CSCALP_FEATURE_THREADS) is 0); use \"inline\"");
         return CSCALP_EUNSUPPORTED;
     }
+#endif
     cscalp_drift_params dp;
     cscalp_drift_params_default(&dp);
     dp.ph_delta_sigma = cfg->drift_ph_delta_sigma;
@@ -197,6 +333,8 @@ int cscalp_learn_create(const cscalp_allocator *mem, const cscalp_learn_config *
     l->experts = arch->experts;
     l->n_params = cscalp_nn_param_count(arch);
     l->version = 1;
+    l->tp = train_params_of(cfg);
+    l->lr_scale = 1.0;
     cscalp_drift_init(&l->drift, &dp, why, cap);
     cscalp_label_clock_init(&l->clock, &cfg->label);
     cscalp_prior_init(&l->prior);
@@ -242,6 +380,10 @@ int cscalp_learn_create(const cscalp_allocator *mem, const cscalp_learn_config *
         };
         ok = cscalp_replay_create(mem, &rp, &l->replay) == CSCALP_OK;
     }
+#if CSCALP_HAVE_THREADS
+    if (ok && cfg->mode == CSCALP_LEARN_ASYNC)
+        ok = thread_alloc(l);
+#endif
     if (!ok) {
         cscalp_learn_destroy(l);
         snprintf(why, cap, "learner: out of memory");
@@ -254,6 +396,9 @@ int cscalp_learn_create(const cscalp_allocator *mem, const cscalp_learn_config *
     memcpy(l->challenger, l->live, l->n_params * sizeof *l->challenger);
     cscalp_nn_pack(l->live_packed, l->live);
     cscalp_nn_pack(l->challenger_packed, l->challenger);
+#if CSCALP_HAVE_THREADS
+    thread_snapshots_init(l);
+#endif
     *out = l;
     return CSCALP_OK;
 }
@@ -284,9 +429,15 @@ void cscalp_learn_set_config(cscalp_learn *l, const cscalp_learn_config *cfg)
     l->clock.params.band_bps = cfg->label.band_bps;
     l->clock.params.taker_fee_bps = cfg->label.taker_fee_bps;
     l->cfg = next;
-    cscalp_replay_set_mix(l->replay, next.replay_recent, next.replay_recent_fraction,
-                          next.replay_priority_exponent);
     cscalp_logit_set_rates(l->fallback, next.fallback_learning_rate, next.fallback_l2);
+    const train_params tp = train_params_of(&next);
+#if CSCALP_HAVE_THREADS
+    if (is_async(l)) {
+        thread_send_params(l, &tp);
+        return;
+    }
+#endif
+    trainer_set_params(l, &tp);
 }
 
 void cscalp_learn_set_backend(cscalp_learn *l, const cscalp_nn_backend *backend)
@@ -297,11 +448,25 @@ void cscalp_learn_set_backend(cscalp_learn *l, const cscalp_nn_backend *backend)
 
 /* ---------------------------------------------------------------- training */
 
+/* Trainer side: the challenger restarts from `params` with a fresh
+ * optimiser. */
+static void trainer_reset(cscalp_learn *l, const float *params)
+{
+    memcpy(l->challenger, params, l->n_params * sizeof *l->challenger);
+    cscalp_nn_trainer_reset(l->trainer);
+    l->diverged = 0;
+    after_training(l);
+}
+
+/* Host side: restart the challenger from the live network. */
 static void rollback(cscalp_learn *l, const char *why)
 {
-    memcpy(l->challenger, l->live, l->n_params * sizeof *l->challenger);
-    cscalp_nn_trainer_reset(l->trainer);
-    cscalp_nn_pack(l->challenger_packed, l->challenger);
+#if CSCALP_HAVE_THREADS
+    if (is_async(l))
+        thread_send_reset(l);
+    else
+#endif
+        trainer_reset(l, l->live);
     l->rollbacks++;
     l->since_decision = 0;
     raise_event(l, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_LEARNER_ROLLBACK, CSCALP_OK,
@@ -326,6 +491,8 @@ static uint64_t train_round(cscalp_learn *l, uint64_t n)
     const uint32_t size = cscalp_replay_size(l->replay);
     if (size < B || size < l->cfg.min_replay)
         return 0;
+    if (l->diverged)
+        return 0;
     cscalp_nn_hparams hp;
     hparams_of(l, &hp);
     uint64_t done = 0;
@@ -337,12 +504,13 @@ static uint64_t train_round(cscalp_learn *l, uint64_t n)
         const int rc = cscalp_nn_train_step(l->trainer, l->challenger, l->batch_x,
                                             l->batch_regime, l->batch_labels, B, &hp, &loss);
         if (rc != CSCALP_OK) {
-            l->refused_steps++;
-            rollback(l, "a training step had a non-finite loss or gradient and was refused");
+            /* The host sees the count and rolls the challenger back. */
+            l->diverged = 1;
+            atomic_fetch_add_explicit(&l->refused_steps, 1, memory_order_relaxed);
             break;
         }
-        l->steps++;
-        l->last_step_loss = loss;
+        atomic_fetch_add_explicit(&l->steps, 1, memory_order_relaxed);
+        atomic_store_explicit(&l->last_step_loss, loss, memory_order_relaxed);
         /* New priorities: each sample's loss under the parameters the step
          * started from (the forward pass it just made). */
         const float *probs = cscalp_nn_trainer_probs(l->trainer);
@@ -351,8 +519,364 @@ static uint64_t train_round(cscalp_learn *l, uint64_t n)
                                    loss_of(probs + (size_t)i * 3, l->batch_labels[i]));
     }
     if (done > 0)
-        cscalp_nn_pack(l->challenger_packed, l->challenger);
+        after_training(l);
     return done;
+}
+
+/* Trainer side: a matured sample joins the replay buffer and, every
+ * learn.train_every_samples, the challenger trains. */
+static void trainer_add_sample(cscalp_learn *l, const float *x, const float *regime,
+                               uint8_t label, double loss)
+{
+    cscalp_replay_add(l->replay, x, regime, label, loss);
+    atomic_store_explicit(&l->replay_size, cscalp_replay_size(l->replay),
+                          memory_order_relaxed);
+    atomic_store_explicit(&l->replay_added, cscalp_replay_added(l->replay),
+                          memory_order_relaxed);
+    if (++l->since_train >= l->tp.train_every_samples) {
+        l->since_train = 0;
+        train_round(l, l->tp.train_steps);
+    }
+}
+
+static void trainer_set_params(cscalp_learn *l, const train_params *tp)
+{
+    l->tp = *tp;
+    cscalp_replay_set_mix(l->replay, tp->replay_recent, tp->replay_recent_fraction,
+                          tp->replay_priority_exponent);
+}
+
+/* Host side: a step the trainer refused means the challenger diverged. */
+static void check_refused(cscalp_learn *l)
+{
+    const uint64_t refused = atomic_load_explicit(&l->refused_steps, memory_order_relaxed);
+    if (refused == l->refused_handled)
+        return;
+    l->refused_handled = refused;
+    rollback(l, "a training step had a non-finite loss or gradient and was refused");
+}
+
+
+/* ------------------------------------------------------------ async mode */
+
+#if CSCALP_HAVE_THREADS
+static unsigned char *ring_slot(const learner_thread *t, uint64_t i)
+{
+    return t->ring + (size_t)(i % t->capacity) * t->stride;
+}
+
+static int thread_alloc(cscalp_learn *l)
+{
+    learner_thread *t = cscalp_mem_calloc(&l->mem, 1, sizeof *t);
+    if (t == NULL)
+        return 0;
+    l->async = t;
+    const size_t sample = ((size_t)l->inputs + l->experts) * sizeof(float);
+    size_t payload = sample > sizeof(train_params) ? sample : sizeof(train_params);
+    /* Slots aligned for the doubles in the header and the payload. */
+    t->stride = (sizeof(msg_header) + payload + 15) & ~(size_t)15;
+    t->capacity = l->cfg.async_queue;
+    t->ring = cscalp_mem_calloc(&l->mem, t->capacity, t->stride);
+    t->reset_params = cscalp_mem_calloc(&l->mem, l->n_params, sizeof(float));
+    int ok = t->ring != NULL && t->reset_params != NULL;
+    for (int k = 0; ok && k < 3; k++) {
+        t->snap[k].params = cscalp_mem_calloc(&l->mem, l->n_params, sizeof(float));
+        ok = t->snap[k].params != NULL &&
+             cscalp_nn_packed_create(&l->mem, &l->arch, &t->snap[k].packed) == CSCALP_OK;
+    }
+    if (ok) {
+        t->wake_ok = uv_sem_init(&t->wake, 0) == 0;
+        t->done_ok = uv_sem_init(&t->done, 0) == 0;
+        ok = t->wake_ok && t->done_ok;
+    }
+    atomic_init(&t->sleeping, 0);
+    atomic_init(&t->stop, 0);
+    atomic_init(&t->head, 0);
+    atomic_init(&t->tail, 0);
+    atomic_init(&t->middle, 1u);
+    atomic_init(&t->reset_pending, 0);
+    t->front = 0;
+    t->back = 2;
+    return ok;
+}
+
+static void thread_free(cscalp_learn *l)
+{
+    learner_thread *t = l->async;
+    if (t == NULL)
+        return;
+    for (int k = 0; k < 3; k++) {
+        cscalp_nn_packed_destroy(t->snap[k].packed);
+        cscalp_mem_free(&l->mem, t->snap[k].params);
+    }
+    if (t->wake_ok)
+        uv_sem_destroy(&t->wake);
+    if (t->done_ok)
+        uv_sem_destroy(&t->done);
+    cscalp_mem_free(&l->mem, t->ring);
+    cscalp_mem_free(&l->mem, t->reset_params);
+    cscalp_mem_free(&l->mem, t);
+    l->async = NULL;
+}
+
+/* Every slot holds the challenger (before the thread starts). */
+static void thread_snapshots_init(cscalp_learn *l)
+{
+    learner_thread *t = l->async;
+    if (t == NULL)
+        return;
+    for (int k = 0; k < 3; k++) {
+        memcpy(t->snap[k].params, l->challenger, l->n_params * sizeof(float));
+        cscalp_nn_pack(t->snap[k].packed, l->challenger);
+    }
+}
+
+/* Host: wake the learner if (and only if) it announced that it sleeps. */
+static void thread_wake(learner_thread *t)
+{
+    if (atomic_exchange(&t->sleeping, 0) == 1)
+        uv_sem_post(&t->wake);
+}
+
+/* Host: a free slot, or NULL when the ring is full. */
+static unsigned char *ring_reserve(learner_thread *t)
+{
+    const uint64_t tail = atomic_load_explicit(&t->tail, memory_order_relaxed);
+    const uint64_t head = atomic_load_explicit(&t->head, memory_order_acquire);
+    return tail - head < t->capacity ? ring_slot(t, tail) : NULL;
+}
+
+static void ring_commit(learner_thread *t)
+{
+    const uint64_t tail = atomic_load_explicit(&t->tail, memory_order_relaxed);
+    atomic_store_explicit(&t->tail, tail + 1, memory_order_release);
+    t->sent++;
+    thread_wake(t);
+}
+
+/* Host, off the hot path (configure, adapt, save): wait for a slot. */
+static unsigned char *ring_reserve_wait(learner_thread *t)
+{
+    unsigned char *slot;
+    while ((slot = ring_reserve(t)) == NULL) {
+        thread_wake(t);
+        uv_sleep(1);
+    }
+    return slot;
+}
+
+static void thread_send_sample(cscalp_learn *l, const float *x, const float *regime,
+                               uint8_t label, double loss)
+{
+    learner_thread *t = l->async;
+    unsigned char *slot = ring_reserve(t);
+    if (slot == NULL) {
+        /* Never wait on the hot path: the sample is lost to training only
+         * (it was scored, and taught the fallback and the prior). */
+        t->dropped++;
+        if (t->dropped == 1 || t->dropped - t->dropped_reported >= 1000) {
+            t->dropped_reported = t->dropped;
+            raise_event(l, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_SAMPLES_DROPPED, CSCALP_OK,
+                        CSCALP_ACTION_DROPPED,
+                        "learner thread behind: learn.async_queue_samples (%u) full, %llu "
+                        "matured samples not trained on so far",
+                        t->capacity, (unsigned long long)t->dropped);
+        }
+        return;
+    }
+    msg_header h;
+    memset(&h, 0, sizeof h);
+    h.kind = MSG_SAMPLE;
+    h.label = label;
+    h.loss = loss;
+    h.lr_scale = current_lr_scale(l);
+    memcpy(slot, &h, sizeof h);
+    float *payload = (float *)(void *)(slot + sizeof h);
+    memcpy(payload, x, l->inputs * sizeof(float));
+    memcpy(payload + l->inputs, regime, l->experts * sizeof(float));
+    ring_commit(t);
+}
+
+static void thread_send_params(cscalp_learn *l, const train_params *tp)
+{
+    learner_thread *t = l->async;
+    unsigned char *slot = ring_reserve_wait(t);
+    msg_header h;
+    memset(&h, 0, sizeof h);
+    h.kind = MSG_PARAMS;
+    memcpy(slot, &h, sizeof h);
+    memcpy(slot + sizeof h, tp, sizeof *tp);
+    ring_commit(t);
+}
+
+static void thread_send_reset(cscalp_learn *l)
+{
+    learner_thread *t = l->async;
+    /* A reset not yet taken will restart the challenger anyway. */
+    if (atomic_load_explicit(&t->reset_pending, memory_order_acquire))
+        return;
+    memcpy(t->reset_params, l->live, l->n_params * sizeof(float));
+    atomic_store_explicit(&t->reset_pending, 1, memory_order_release);
+    thread_wake(t);
+}
+
+/* Host: a barrier behind everything queued, then wait for it. */
+static void thread_drain(cscalp_learn *l, uint32_t extra_steps)
+{
+    learner_thread *t = l->async;
+    if (t == NULL || !t->started)
+        return;
+    unsigned char *slot = ring_reserve_wait(t);
+    msg_header h;
+    memset(&h, 0, sizeof h);
+    h.kind = MSG_BARRIER;
+    h.barrier_steps = extra_steps;
+    memcpy(slot, &h, sizeof h);
+    ring_commit(t);
+    uv_sem_wait(&t->done);
+}
+
+/* Learner: hand the challenger to the host. */
+static void thread_publish(cscalp_learn *l)
+{
+    learner_thread *t = l->async;
+    snapshot *b = &t->snap[t->back];
+    memcpy(b->params, l->challenger, l->n_params * sizeof(float));
+    cscalp_nn_pack(b->packed, l->challenger);
+    const unsigned prev = atomic_exchange(&t->middle, t->back | SNAP_NEW);
+    t->back = prev & 3u;
+}
+
+/* Host: take the newest snapshot, if there is one. */
+static void thread_refresh(learner_thread *t)
+{
+    if (atomic_load(&t->middle) & SNAP_NEW) {
+        const unsigned prev = atomic_exchange(&t->middle, t->front);
+        t->front = prev & 3u;
+    }
+}
+
+static void thread_process(cscalp_learn *l, const unsigned char *slot)
+{
+    msg_header h;
+    memcpy(&h, slot, sizeof h);
+    switch (h.kind) {
+    case MSG_SAMPLE: {
+        const float *payload = (const float *)(const void *)(slot + sizeof h);
+        l->lr_scale = h.lr_scale;
+        trainer_add_sample(l, payload, payload + l->inputs, h.label, h.loss);
+        break;
+    }
+    case MSG_PARAMS: {
+        train_params tp;
+        memcpy(&tp, slot + sizeof h, sizeof tp);
+        trainer_set_params(l, &tp);
+        break;
+    }
+    default: /* MSG_BARRIER */
+        train_round(l, h.barrier_steps);
+        uv_sem_post(&l->async->done);
+        break;
+    }
+}
+
+static void thread_main(void *arg)
+{
+    cscalp_learn *l = arg;
+    learner_thread *t = l->async;
+    for (;;) {
+        if (atomic_load(&t->stop))
+            break;
+        if (atomic_load_explicit(&t->reset_pending, memory_order_acquire)) {
+            trainer_reset(l, t->reset_params);
+            atomic_store_explicit(&t->reset_pending, 0, memory_order_release);
+            continue;
+        }
+        const uint64_t head = atomic_load_explicit(&t->head, memory_order_relaxed);
+        if (head != atomic_load_explicit(&t->tail, memory_order_acquire)) {
+            thread_process(l, ring_slot(t, head));
+            atomic_store_explicit(&t->head, head + 1, memory_order_release);
+            continue;
+        }
+        /* Nothing to do: announce the sleep, look once more, then sleep. */
+        atomic_store(&t->sleeping, 1);
+        if (atomic_load(&t->stop) || atomic_load(&t->reset_pending) ||
+            atomic_load(&t->tail) != head) {
+            if (atomic_exchange(&t->sleeping, 0) == 0)
+                uv_sem_wait(&t->wake); /* the host is posting: take it */
+            continue;
+        }
+        uv_sem_wait(&t->wake);
+    }
+}
+
+static void thread_stop(cscalp_learn *l)
+{
+    learner_thread *t = l->async;
+    if (t == NULL || !t->started)
+        return;
+    atomic_store(&t->stop, 1);
+    thread_wake(t);
+    uv_thread_join(&t->thread);
+    t->started = 0;
+}
+#endif
+
+int cscalp_learn_start(cscalp_learn *l, char *why, size_t cap)
+{
+#if CSCALP_HAVE_THREADS
+    learner_thread *t = l->async;
+    if (t == NULL || t->started)
+        return CSCALP_OK;
+    thread_snapshots_init(l);
+    const int rc = uv_thread_create(&t->thread, thread_main, l);
+    if (rc != 0) {
+        snprintf(why, cap, "learner thread: cannot start it: %s", uv_strerror(rc));
+        return CSCALP_ENOMEM;
+    }
+    t->started = 1;
+#else
+    (void)l;
+    (void)why;
+    (void)cap;
+#endif
+    return CSCALP_OK;
+}
+
+/* Trainer side, after the challenger changed: inline keeps its packed copy
+ * for the host's predictions; async publishes a snapshot. */
+static void after_training(cscalp_learn *l)
+{
+#if CSCALP_HAVE_THREADS
+    if (is_async(l)) {
+        thread_publish(l);
+        return;
+    }
+#endif
+    cscalp_nn_pack(l->challenger_packed, l->challenger);
+}
+
+/* Host side: the challenger as the host sees it. */
+static cscalp_nn_packed *challenger_view(cscalp_learn *l)
+{
+#if CSCALP_HAVE_THREADS
+    if (is_async(l)) {
+        thread_refresh(l->async);
+        return l->async->snap[l->async->front].packed;
+    }
+#endif
+    return l->challenger_packed;
+}
+
+static const float *challenger_view_params(cscalp_learn *l)
+{
+#if CSCALP_HAVE_THREADS
+    if (is_async(l)) {
+        thread_refresh(l->async);
+        return l->async->snap[l->async->front].params;
+    }
+#endif
+    return l->challenger;
 }
 
 /* -------------------------------------------------------------- decisions */
@@ -378,7 +902,7 @@ static void decide_promotion(cscalp_learn *l)
         return;
     const double live = rolling_loss(l, M_NETWORK), chal = rolling_loss(l, M_CHALLENGER);
     if (chal < live - l->cfg.promotion_margin_nats) {
-        memcpy(l->live, l->challenger, l->n_params * sizeof *l->live);
+        memcpy(l->live, challenger_view_params(l), l->n_params * sizeof *l->live);
         cscalp_nn_pack(l->live_packed, l->live);
         l->version++;
         l->trained = 1;
@@ -473,16 +997,21 @@ static void mature_oldest(cscalp_learn *l)
     /* ... then train. */
     cscalp_logit_update(l->fallback, x, (uint8_t)label);
     cscalp_prior_update(&l->prior, (uint8_t)label);
-    cscalp_replay_add(l->replay, x, regime, (uint8_t)label,
-                      loss_of(probs + 3 * M_CHALLENGER, label));
     l->since_decision++;
     l->since_switch++;
     decide_serving(l);
     decide_promotion(l);
-    if (++l->since_train >= l->cfg.train_every_samples) {
-        l->since_train = 0;
-        train_round(l, l->cfg.train_steps);
+    const double challenger_loss = loss_of(probs + 3 * M_CHALLENGER, label);
+#if CSCALP_HAVE_THREADS
+    if (is_async(l)) {
+        thread_send_sample(l, x, regime, (uint8_t)label, challenger_loss);
+        check_refused(l);
+        return;
     }
+#endif
+    l->lr_scale = current_lr_scale(l);
+    trainer_add_sample(l, x, regime, (uint8_t)label, challenger_loss);
+    check_refused(l);
 }
 
 void cscalp_learn_before_event(cscalp_learn *l, int64_t t_ns)
@@ -558,7 +1087,7 @@ void cscalp_learn_take_sample(cscalp_learn *l, int64_t t_ns, double half_spread_
     cscalp_nn_result r;
     cscalp_nn_infer(l->live_packed, x, regime, &r);
     memcpy(pp + 3 * M_NETWORK, r.probs, sizeof r.probs);
-    cscalp_nn_infer(l->challenger_packed, x, regime, &r);
+    cscalp_nn_infer(challenger_view(l), x, regime, &r);
     memcpy(pp + 3 * M_CHALLENGER, r.probs, sizeof r.probs);
     cscalp_logit_predict(l->fallback, x, pp + 3 * M_FALLBACK);
     cscalp_prior_predict(&l->prior, pp + 3 * M_PRIOR);
@@ -584,21 +1113,29 @@ void cscalp_learn_predict(cscalp_learn *l, const float *x, const float *regime,
 
 void cscalp_learn_adapt(cscalp_learn *l, uint32_t budget_steps, cscalp_adapt_report *out)
 {
-    if (l->cfg.mode == CSCALP_LEARN_INLINE && budget_steps > 0)
+    if (l->cfg.mode == CSCALP_LEARN_INLINE && budget_steps > 0) {
+        l->lr_scale = current_lr_scale(l);
         train_round(l, budget_steps);
+    }
+#if CSCALP_HAVE_THREADS
+    if (is_async(l))
+        thread_drain(l, budget_steps);
+#endif
+    check_refused(l);
+    const uint64_t steps = atomic_load_explicit(&l->steps, memory_order_relaxed);
     out->mode = (uint32_t)l->cfg.mode;
-    out->steps = l->steps - l->reported_steps;
+    out->steps = steps - l->reported_steps;
     out->promotions = l->promotions - l->reported_promotions;
     out->rollbacks = l->rollbacks - l->reported_rollbacks;
-    l->reported_steps = l->steps;
+    l->reported_steps = steps;
     l->reported_promotions = l->promotions;
     l->reported_rollbacks = l->rollbacks;
-    out->steps_total = l->steps;
+    out->steps_total = steps;
     out->promotions_total = l->promotions;
     out->rollbacks_total = l->rollbacks;
     out->samples_matured = l->matured;
     out->samples_pending = l->pending_count;
-    out->replay_size = cscalp_replay_size(l->replay);
+    out->replay_size = atomic_load_explicit(&l->replay_size, memory_order_relaxed);
     out->model_version = l->version;
     out->serving = (uint32_t)l->serving_fallback;
     out->reserved = 0;
@@ -650,11 +1187,14 @@ void cscalp_learn_write_stats(const cscalp_learn *l, cscalp_json_writer *w)
     cscalp_jw_end_object(w);
 
     cscalp_jw_begin_object(w, "training");
-    cscalp_jw_uint(w, "steps", l->steps);
-    cscalp_jw_uint(w, "refused_steps", l->refused_steps);
-    cscalp_jw_double(w, "last_loss", l->last_step_loss);
-    cscalp_jw_uint(w, "replay_size", cscalp_replay_size(l->replay));
-    cscalp_jw_uint(w, "replay_added", cscalp_replay_added(l->replay));
+    cscalp_jw_uint(w, "steps", atomic_load_explicit(&l->steps, memory_order_relaxed));
+    cscalp_jw_uint(w, "refused_steps",
+                   atomic_load_explicit(&l->refused_steps, memory_order_relaxed));
+    cscalp_jw_double(w, "last_loss",
+                     atomic_load_explicit(&l->last_step_loss, memory_order_relaxed));
+    cscalp_jw_uint(w, "replay_size", atomic_load_explicit(&l->replay_size, memory_order_relaxed));
+    cscalp_jw_uint(w, "replay_added",
+                   atomic_load_explicit(&l->replay_added, memory_order_relaxed));
     cscalp_jw_uint(w, "promotions", l->promotions);
     cscalp_jw_uint(w, "rollbacks", l->rollbacks);
     cscalp_jw_uint(w, "model_version", l->version);
@@ -680,6 +1220,17 @@ void cscalp_learn_write_stats(const cscalp_learn *l, cscalp_json_writer *w)
         cscalp_jw_end_object(w);
     }
     cscalp_jw_end_object(w);
+#if CSCALP_HAVE_THREADS
+    if (l->async != NULL) {
+        const learner_thread *t = l->async;
+        cscalp_jw_begin_object(w, "async");
+        cscalp_jw_uint(w, "queue_capacity", t->capacity);
+        cscalp_jw_uint(w, "queued", t->sent - atomic_load(&((learner_thread *)t)->head));
+        cscalp_jw_uint(w, "sent", t->sent);
+        cscalp_jw_uint(w, "dropped", t->dropped);
+        cscalp_jw_end_object(w);
+    }
+#endif
     cscalp_jw_uint(w, "events_lost", l->events_lost);
     cscalp_jw_end_object(w);
 }
@@ -690,6 +1241,14 @@ void cscalp_learn_write_stats(const cscalp_learn *l, cscalp_json_writer *w)
  * event queue is not saved: the engine drains it after every call. */
 int cscalp_learn_save(cscalp_learn *l, cscalp_wbuf *w)
 {
+#if CSCALP_HAVE_THREADS
+    /* The learner thread idles after the barrier until the next message,
+     * so everything it owns can be read here. */
+    if (is_async(l)) {
+        thread_drain(l, 0);
+        check_refused(l);
+    }
+#endif
     cscalp_put_u32(w, l->inputs);
     cscalp_put_u32(w, l->experts);
     cscalp_put_u64(w, l->n_params);
@@ -730,14 +1289,15 @@ int cscalp_learn_save(cscalp_learn *l, cscalp_wbuf *w)
     const uint64_t counters[] = {
         l->samples_taken, l->skipped_warmup, l->skipped_no_mid, l->dropped_pending,
         l->dropped_reported, l->matured, l->unlabelled, l->labels[0], l->labels[1],
-        l->labels[2], l->steps, l->refused_steps, l->promotions, l->rollbacks,
+        l->labels[2], atomic_load(&l->steps), atomic_load(&l->refused_steps), l->promotions,
+        l->rollbacks,
         l->drift_alarms, l->fallback_engaged, l->fallback_released, l->reported_steps,
         l->reported_promotions, l->reported_rollbacks, l->events_lost};
     cscalp_put_u32(w, (uint32_t)(sizeof counters / sizeof counters[0]));
     for (size_t k = 0; k < sizeof counters / sizeof counters[0]; k++)
         cscalp_put_u64(w, counters[k]);
     cscalp_put_f64(w, l->last_band_bps);
-    cscalp_put_f64(w, l->last_step_loss);
+    cscalp_put_f64(w, atomic_load(&l->last_step_loss));
     cscalp_put_i64(w, l->now_ns);
     return w->failed ? CSCALP_ENOMEM : CSCALP_OK;
 }
@@ -829,10 +1389,11 @@ int cscalp_learn_load(cscalp_learn *l, cscalp_rbuf *r, char *why, size_t cap)
         LOAD_FAIL("learner: the training schedule or random state is damaged");
     l->serving_fallback = (int)serving;
 
+    uint64_t steps = 0, refused = 0;
     uint64_t *const counters[] = {
         &l->samples_taken, &l->skipped_warmup, &l->skipped_no_mid, &l->dropped_pending,
         &l->dropped_reported, &l->matured, &l->unlabelled, &l->labels[0], &l->labels[1],
-        &l->labels[2], &l->steps, &l->refused_steps, &l->promotions, &l->rollbacks,
+        &l->labels[2], &steps, &refused, &l->promotions, &l->rollbacks,
         &l->drift_alarms, &l->fallback_engaged, &l->fallback_released, &l->reported_steps,
         &l->reported_promotions, &l->reported_rollbacks, &l->events_lost};
     const uint32_t n_counters = cscalp_get_u32(r);
@@ -842,7 +1403,10 @@ int cscalp_learn_load(cscalp_learn *l, cscalp_rbuf *r, char *why, size_t cap)
     for (size_t k = 0; k < sizeof counters / sizeof counters[0]; k++)
         *counters[k] = cscalp_get_u64(r);
     l->last_band_bps = cscalp_get_f64(r);
-    l->last_step_loss = cscalp_get_f64(r);
+    atomic_store(&l->steps, steps);
+    atomic_store(&l->refused_steps, refused);
+    l->refused_handled = refused; /* rolled back before the save */
+    atomic_store(&l->last_step_loss, cscalp_get_f64(r));
     l->now_ns = cscalp_get_i64(r);
     if (r->failed)
         LOAD_FAIL("learner: the section ends early");
@@ -850,6 +1414,9 @@ int cscalp_learn_load(cscalp_learn *l, cscalp_rbuf *r, char *why, size_t cap)
         LOAD_FAIL("learner: %zu bytes after the last field", cscalp_rbuf_left(r));
     cscalp_nn_pack(l->live_packed, l->live);
     cscalp_nn_pack(l->challenger_packed, l->challenger);
+    atomic_store(&l->replay_size, cscalp_replay_size(l->replay));
+    atomic_store(&l->replay_added, cscalp_replay_added(l->replay));
+    l->diverged = 0;
     l->event_head = l->event_count = 0;
     return CSCALP_OK;
 }

@@ -76,6 +76,9 @@ int cscalp_learn_create(const cscalp_allocator *mem, const cscalp_learn_config *
                         const cscalp_nn_arch *arch, const cscalp_nn_backend *backend,
                         const float *initial, cscalp_learn **out, char *why, size_t cap);
 void cscalp_learn_destroy(cscalp_learn *l);
+/* Async mode: start the learner thread, after any checkpoint was loaded
+ * (no-op otherwise). CSCALP_ENOMEM with `why` when the system refuses. */
+int cscalp_learn_start(cscalp_learn *l, char *why, size_t cap);
 /* The keys that may change while running; the others are kept. */
 void cscalp_learn_set_config(cscalp_learn *l, const cscalp_learn_config *cfg);
 void cscalp_learn_set_backend(cscalp_learn *l, const cscalp_nn_backend *backend);
@@ -121,9 +124,9 @@ const float *cscalp_learn_challenger_params(const cscalp_learn *l);
 size_t cscalp_learn_param_count(const cscalp_learn *l);
 
 /* Checkpoints: every piece of learning state, field by field. Loading is
- * for a freshly created stage (the engine discards it on error) and checks
- * every field (CSCALP_ECORRUPT with `why`). In async mode the learner
- * thread is drained first. */
+ * for a freshly created stage not yet started (the engine discards it on
+ * error) and checks every field (CSCALP_ECORRUPT with `why`). In async mode
+ * saving drains the learner thread first (cscalp_adapt with no budget). */
 int cscalp_learn_save(cscalp_learn *l, cscalp_wbuf *w);
 int cscalp_learn_load(cscalp_learn *l, cscalp_rbuf *r, char *why, size_t cap);
 

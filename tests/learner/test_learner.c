@@ -469,6 +469,137 @@ START_TEST(no_look_ahead_on_a_real_capture)
 END_TEST
 #endif
 
+
+/* ------------------------------------------------------------- async */
+
+#define ASYNC_CONFIG_BODY SYNTH_CONFIG_BODY ",\"mode\":\"async\",\"async_queue_samples\":256"
+
+/* Publication under load: the host pushes and infers after every event
+ * while the learner thread trains and publishes; signals stay well formed,
+ * versions only grow, promotions happen, and cscalp_adapt drains. (TSan
+ * checks the hand-over in the sanitizer configuration.) */
+START_TEST(async_learns_and_publishes_under_load)
+{
+    ck_assert(cscalp_has_feature(CSCALP_FEATURE_THREADS));
+    cscalp_engine *e = open_engine("{" ASYNC_CONFIG_BODY "}}");
+    events_seen seen;
+    memset(&seen, 0, sizeof seen);
+    cscalp_set_health_callback(e, on_event, &seen);
+    synth s;
+    synth_init(&s, 1);
+    uint64_t version = 1;
+    for (long i = 0; i < 120000; i++) {
+        const cscalp_quote q = synth_next(&s);
+        ck_assert_int_eq(cscalp_push_quote(e, &q), CSCALP_OK);
+        const cscalp_signal sig = infer(e);
+        ck_assert(isfinite(sig.probabilities[0] + sig.probabilities[1] + sig.probabilities[2]));
+        ck_assert_uint_ge(sig.model_version, version);
+        version = sig.model_version;
+    }
+    cscalp_adapt_report r;
+    memset(&r, 0, sizeof r);
+    r.size = sizeof r;
+    ck_assert_int_eq(cscalp_adapt(e, 0, &r), CSCALP_OK);
+    cJSON *j = stats(e);
+    printf("{\"test\":\"async\",\"steps\":%llu,\"promotions\":%llu,\"matured\":%llu,"
+           "\"sent\":%g,\"dropped\":%g,\"network_log_loss\":%.4f,\"prior_log_loss\":%.4f}\n",
+           (unsigned long long)r.steps_total, (unsigned long long)r.promotions_total,
+           (unsigned long long)r.samples_matured, num(j, "learn.async.sent"),
+           num(j, "learn.async.dropped"), num(j, "learn.scores.network.rolling.log_loss"),
+           num(j, "learn.scores.prior.rolling.log_loss"));
+    ck_assert_uint_eq(r.mode, 2);
+    ck_assert_uint_gt(r.steps_total, 1000);
+    ck_assert_uint_ge(r.promotions_total, 1);
+    ck_assert_uint_eq(r.model_version, version);
+    ck_assert_int_eq(seen.count[CSCALP_EVENT_MODEL_PROMOTED], (int)r.promotions_total);
+    ck_assert(num(j, "learn.async.queued") == 0);
+    /* every matured sample was handed over or counted as dropped */
+    ck_assert(num(j, "learn.async.sent") + num(j, "learn.async.dropped") >=
+              (double)r.samples_matured);
+    ck_assert(num(j, "learn.scores.network.rolling.log_loss") <
+              num(j, "learn.scores.prior.rolling.log_loss"));
+    cJSON_Delete(j);
+    cscalp_close(e);
+}
+END_TEST
+
+START_TEST(async_adapt_budget_configure_and_checkpoint)
+{
+    cscalp_engine *e = open_engine("{" ASYNC_CONFIG_BODY ",\"train_steps\":0}}");
+    run_synth(e, 5, 30000);
+    cscalp_adapt_report r;
+    memset(&r, 0, sizeof r);
+    r.size = sizeof r;
+    ck_assert_int_eq(cscalp_adapt(e, 0, &r), CSCALP_OK);
+    ck_assert_uint_eq(r.steps_total, 0); /* train_steps 0: only adapt trains */
+    ck_assert_uint_gt(r.replay_size, 64);
+    ck_assert_int_eq(cscalp_adapt(e, 25, &r), CSCALP_OK);
+    ck_assert_uint_eq(r.steps, 25);
+    /* a new training configuration reaches the thread in order */
+    const uint64_t matured_before = r.samples_matured;
+    ck_assert_int_eq(cscalp_configure(e, "{\"learn\":{\"train_steps\":2}}"), CSCALP_OK);
+    run_synth(e, 6, 2000);
+    ck_assert_int_eq(cscalp_adapt(e, 0, &r), CSCALP_OK);
+    /* two steps per matured sample handed over (a full queue drops some) */
+    ck_assert_uint_gt(r.steps, 0);
+    ck_assert_uint_le(r.steps, 2 * (r.samples_matured - matured_before));
+    ck_assert_uint_eq(r.steps % 2, 0);
+    ck_assert_int_eq(cscalp_configure(e, "{\"learn\":{\"mode\":\"inline\"}}"),
+                     CSCALP_ECONFIG_FIXED);
+
+    /* A checkpoint drains the thread; the reopened engine is async again
+     * and carries on from the same state. */
+    size_t len = 0;
+    ck_assert_int_eq(cscalp_save_buffer(e, NULL, 0, &len), CSCALP_OK);
+    void *buf = malloc(len);
+    ck_assert_int_eq(cscalp_save_buffer(e, buf, len, NULL), CSCALP_OK);
+    cscalp_engine *f = NULL;
+    char err[512];
+    ck_assert_msg(cscalp_open_buffer(&f, buf, len, NULL, err, sizeof err) == CSCALP_OK, "%s",
+                  err);
+    size_t len2 = 0;
+    ck_assert_int_eq(cscalp_save_buffer(f, NULL, 0, &len2), CSCALP_OK);
+    void *buf2 = malloc(len2);
+    ck_assert_int_eq(cscalp_save_buffer(f, buf2, len2, NULL), CSCALP_OK);
+    ck_assert_uint_eq(len, len2);
+    ck_assert_int_eq(memcmp(buf, buf2, len), 0);
+    cscalp_adapt_report rf;
+    memset(&rf, 0, sizeof rf);
+    rf.size = sizeof rf;
+    ck_assert_int_eq(cscalp_adapt(f, 0, &rf), CSCALP_OK);
+    ck_assert_uint_eq(rf.mode, 2);
+    ck_assert_uint_eq(rf.replay_size, r.replay_size);
+    run_synth(f, 7, 3000);
+    ck_assert_int_eq(cscalp_adapt(f, 3, &rf), CSCALP_OK);
+    ck_assert_uint_ge(rf.steps, 3);
+    free(buf);
+    free(buf2);
+    cscalp_close(f);
+    cscalp_close(e);
+}
+END_TEST
+
+START_TEST(async_divergence_rolls_back_and_close_is_prompt)
+{
+    cscalp_engine *e = open_engine("{" SYNTH_CONFIG_BASE ",\"mode\":\"async\",\"learning_rate\":1,"
+                                   "\"max_grad_norm\":0,\"rollback_margin_nats\":0.01,"
+                                   "\"train_steps\":20}}");
+    events_seen seen;
+    memset(&seen, 0, sizeof seen);
+    cscalp_set_health_callback(e, on_event, &seen);
+    run_synth(e, 3, 40000);
+    cscalp_adapt_report r;
+    memset(&r, 0, sizeof r);
+    r.size = sizeof r;
+    ck_assert_int_eq(cscalp_adapt(e, 0, &r), CSCALP_OK);
+    ck_assert_uint_ge(r.rollbacks_total, 1);
+    ck_assert_int_eq(seen.count[CSCALP_EVENT_LEARNER_ROLLBACK], (int)r.rollbacks_total);
+    /* Close with work queued: the thread stops between messages. */
+    run_synth(e, 4, 5000);
+    cscalp_close(e);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("learner");
@@ -484,6 +615,12 @@ int main(void)
     tcase_add_test(tc, no_look_ahead_on_a_real_capture);
 #endif
     suite_add_tcase(s, tc);
+    TCase *ta = tcase_create("async");
+    tcase_set_timeout(ta, 600);
+    tcase_add_test(ta, async_learns_and_publishes_under_load);
+    tcase_add_test(ta, async_adapt_budget_configure_and_checkpoint);
+    tcase_add_test(ta, async_divergence_rolls_back_and_close_is_prompt);
+    suite_add_tcase(s, ta);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     const int failed = srunner_ntests_failed(sr);
