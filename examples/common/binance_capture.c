@@ -741,3 +741,31 @@ void bcap_print_counters(FILE *stream, const bcap_counters *c)
             c->events[CSCALP_KIND_QUOTE], c->events[CSCALP_KIND_BOOK],
             c->events[CSCALP_KIND_FUNDING]);
 }
+
+int bcap_push(cscalp_engine *engine, const bcap_event *event)
+{
+    switch (event->kind) {
+    case CSCALP_KIND_TRADE:
+        return cscalp_push_trade(engine, &event->trade);
+    case CSCALP_KIND_QUOTE:
+        return cscalp_push_quote(engine, &event->quote);
+    case CSCALP_KIND_BOOK:
+        return cscalp_push_book(engine, &event->book);
+    default:
+        return cscalp_push_funding(engine, &event->funding);
+    }
+}
+
+int64_t bcap_event_ts(const bcap_event *event)
+{
+    switch (event->kind) {
+    case CSCALP_KIND_TRADE:
+        return event->trade.ts_ns;
+    case CSCALP_KIND_QUOTE:
+        return event->quote.ts_ns;
+    case CSCALP_KIND_BOOK:
+        return event->book.ts_ns;
+    default:
+        return event->funding.ts_ns;
+    }
+}

@@ -77,6 +77,13 @@ typedef struct bcap_event {
     };
 } bcap_event;
 
+/** Push `event` into `engine` with the cscalp_push_* call of its kind; the
+ *  call's status (readers of every source yield bcap_event). */
+int bcap_push(cscalp_engine *engine, const bcap_event *event);
+
+/** The event's time stamp (ns), whatever its kind. */
+int64_t bcap_event_ts(const bcap_event *event);
+
 /** Counters since bcap_open. */
 typedef struct bcap_counters {
     uint64_t lines;         /**< lines read */

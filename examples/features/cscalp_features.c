@@ -15,13 +15,11 @@
 
 #include "binance_capture.h"
 #include "cryptoscalp.h"
+#include "refusals.h"
 
 #define EXIT_IO 1
 #define EXIT_USAGE 2
 
-/* Error codes are small negatives; this bounds the refusal table. */
-#define MAX_ERROR_CODES 64
-#define DETAIL_BYTES 160
 
 typedef struct args {
     const char *path;
@@ -29,13 +27,6 @@ typedef struct args {
     unsigned int levels;
 } args;
 
-/* Refusals by error code and event kind, with the first detail of each code. */
-typedef struct refusals {
-    uint64_t count[MAX_ERROR_CODES][CSCALP_KIND_COUNT];
-    char first_detail[MAX_ERROR_CODES][DETAIL_BYTES];
-} refusals;
-
-static const char *const kind_names[CSCALP_KIND_COUNT] = {"trade", "quote", "book", "funding"};
 
 static void usage(FILE *out)
 {
@@ -95,47 +86,6 @@ static int parse_args(int argc, char **argv, args *a)
     return 0;
 }
 
-static int push_event(cscalp_engine *engine, const bcap_event *ev)
-{
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        return cscalp_push_trade(engine, &ev->trade);
-    case CSCALP_KIND_QUOTE:
-        return cscalp_push_quote(engine, &ev->quote);
-    case CSCALP_KIND_BOOK:
-        return cscalp_push_book(engine, &ev->book);
-    default:
-        return cscalp_push_funding(engine, &ev->funding);
-    }
-}
-
-static int64_t event_ts(const bcap_event *ev)
-{
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        return ev->trade.ts_ns;
-    case CSCALP_KIND_QUOTE:
-        return ev->quote.ts_ns;
-    case CSCALP_KIND_BOOK:
-        return ev->book.ts_ns;
-    default:
-        return ev->funding.ts_ns;
-    }
-}
-
-static void note_refusal(refusals *r, const cscalp_engine *engine, int code, int kind)
-{
-    int slot = -code;
-    if (slot <= 0 || slot >= MAX_ERROR_CODES)
-        slot = 0; /* unknown code: counted in the catch-all row */
-    int first = 1;
-    for (int k = 0; k < CSCALP_KIND_COUNT; k++)
-        first = first && r->count[slot][k] == 0;
-    if (first)
-        snprintf(r->first_detail[slot], DETAIL_BYTES, "%s", cscalp_last_error(engine));
-    r->count[slot][kind]++;
-}
-
 static void print_header(const char *const *names, size_t n)
 {
     fputs("ts_ns", stdout);
@@ -153,19 +103,6 @@ static void print_row(int64_t ts_ns, const double *raw, size_t n)
     putchar('\n');
 }
 
-static void report_refusals(const refusals *r)
-{
-    for (int slot = 0; slot < MAX_ERROR_CODES; slot++) {
-        for (int k = 0; k < CSCALP_KIND_COUNT; k++) {
-            if (r->count[slot][k] == 0)
-                continue;
-            fprintf(stderr, "refused %s %s: %llu (first: %s)\n", kind_names[k],
-                    slot == 0 ? "(unknown code)" : cscalp_error_name(-slot),
-                    (unsigned long long)r->count[slot][k], r->first_detail[slot]);
-        }
-    }
-}
-
 static void report_engine_stats(const cscalp_engine *engine)
 {
     size_t needed = 0;
@@ -178,21 +115,21 @@ static void report_engine_stats(const cscalp_engine *engine)
 
 /* Feed every event; write a row after each accepted quote and book.
  * Returns 0, or EXIT_IO when the capture cannot be read. */
-static int replay(bcap_reader *reader, cscalp_engine *engine, refusals *refused,
+static int replay(bcap_reader *reader, cscalp_engine *engine, bcap_refusals *refused,
                   double *raw, size_t n_features)
 {
     bcap_event ev;
     int rc;
     while ((rc = bcap_next(reader, &ev)) == 1) {
-        int pushed = push_event(engine, &ev);
+        int pushed = bcap_push(engine, &ev);
         if (pushed != CSCALP_OK) {
-            note_refusal(refused, engine, pushed, ev.kind);
+            bcap_refusals_note(refused, engine, pushed, ev.kind);
             continue;
         }
         if (ev.kind != CSCALP_KIND_QUOTE && ev.kind != CSCALP_KIND_BOOK)
             continue;
         if (cscalp_features(engine, raw, NULL, n_features, NULL) == CSCALP_OK)
-            print_row(event_ts(&ev), raw, n_features);
+            print_row(bcap_event_ts(&ev), raw, n_features);
     }
     if (rc < 0) {
         fprintf(stderr, "cscalp-features: %s\n", bcap_last_error(reader));
@@ -206,7 +143,7 @@ static int run(const args *a, bcap_reader *reader, cscalp_engine *engine)
     size_t n = cscalp_feature_count();
     const char **names = calloc(n, sizeof *names);
     double *raw = calloc(n, sizeof *raw);
-    refusals *refused = calloc(1, sizeof *refused);
+    bcap_refusals *refused = calloc(1, sizeof *refused);
     if (!names || !raw || !refused || cscalp_feature_names(names, n, NULL) != CSCALP_OK) {
         fprintf(stderr, "cscalp-features: out of memory\n");
         free(names);
@@ -225,7 +162,7 @@ static int run(const args *a, bcap_reader *reader, cscalp_engine *engine)
     fprintf(stderr, "capture %s: ", a->path);
     bcap_print_counters(stderr, bcap_get_counters(reader));
     fputc('\n', stderr);
-    report_refusals(refused);
+    bcap_refusals_print(refused, stderr, "");
     report_engine_stats(engine);
 
     free(names);

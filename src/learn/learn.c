@@ -66,6 +66,7 @@ typedef struct msg_header {
     uint32_t barrier_steps;
     double loss;     /* MSG_SAMPLE: the challenger's loss on it (replay priority) */
     double lr_scale; /* MSG_SAMPLE: drift boost in force when it matured */
+    double share;    /* MSG_SAMPLE: its information_share */
 } msg_header;
 
 typedef struct snapshot {
@@ -147,6 +148,7 @@ struct cscalp_learn {
     float *batch_x, *batch_regime;
     uint8_t *batch_labels;
     uint64_t since_train;
+    double train_info; /* learn.train_every_samples = 0: shares since the last round */
     train_params tp;
     double lr_scale;
     int diverged; /* async: a step was refused; idle until reset */
@@ -164,6 +166,12 @@ struct cscalp_learn {
     uint64_t since_switch;
     uint64_t since_decision;
     uint64_t boost_remaining;
+    /* The drift detectors read means of the live loss over blocks worth one
+     * independent sample (information_share), which are close to
+     * independent; single overlapping samples are strongly autocorrelated
+     * and would set them off. */
+    double drift_block_sum, drift_block_info;
+    uint32_t drift_block_count;
 
     /* Counters. */
     uint64_t samples_taken, skipped_warmup, skipped_no_mid, dropped_pending;
@@ -219,6 +227,24 @@ int cscalp_learn_next_event(cscalp_learn *l, cscalp_learn_event *out)
 
 /* --------------------------------------------------------------- lifecycle */
 
+/* A matured sample's share of new information. The samples taken inside
+ * its label window (t, t + H] are still waiting when it matures: with n of
+ * them, it and they are near-copies (features a few events apart, labels
+ * from nearly the same future), so each carries about 1 / (n + 1) of an
+ * independent sample. Measured, not derived from the configuration, so it
+ * holds for any mix of event and time clocks and in quiet markets alike.
+ * The training cadence (learn.train_every_samples = 0), the fallback's
+ * step and the drift detectors' blocks go by it (docs/learning.md,
+ * "Overlapping labels"). */
+static double information_share(const cscalp_learn *l)
+{
+    return 1.0 / ((double)l->pending_count + 1.0);
+}
+
+/* Shares add up to whole samples; this absorbs rounding (ten shares of 0.1
+ * add up to 0.9999999999999999). */
+#define WHOLE_SAMPLE (1.0 - 1e-9)
+
 static train_params train_params_of(const cscalp_learn_config *c)
 {
     train_params tp;
@@ -265,7 +291,7 @@ static void thread_snapshots_init(cscalp_learn *l);
 static void thread_send_params(cscalp_learn *l, const train_params *tp);
 static void thread_send_reset(cscalp_learn *l);
 static void thread_send_sample(cscalp_learn *l, const float *x, const float *regime,
-                               uint8_t label, double loss);
+                               uint8_t label, double loss, double share);
 static void thread_drain(cscalp_learn *l, uint32_t extra_steps);
 #endif
 
@@ -339,7 +365,7 @@ int cscalp_learn_create(const cscalp_allocator *mem, const cscalp_learn_config *
     cscalp_label_clock_init(&l->clock, &cfg->label);
     cscalp_prior_init(&l->prior);
     cscalp_rng_seed(&l->rng, cfg->seed ^ 0x6c6561726e6572ULL); /* "learner" */
-    l->last_band_bps = NAN;
+    l->last_band_bps = (double)NAN;
 
     const size_t P = cfg->max_pending, D = l->inputs, E = l->experts, B = cfg->batch;
     int ok = 1;
@@ -389,10 +415,32 @@ int cscalp_learn_create(const cscalp_allocator *mem, const cscalp_learn_config *
         snprintf(why, cap, "learner: out of memory");
         return CSCALP_ENOMEM;
     }
-    if (initial != NULL)
+    if (initial != NULL) {
         memcpy(l->live, initial, l->n_params * sizeof *l->live);
-    else
+    } else {
+        /* As cscalp_nn_init_params draws it, except the output head: the
+         * experts' class-logit rows of W_head (rows 3e + c, docs/model.md)
+         * at a tenth of their draw, the gate's trunk rows (3E + e) at zero.
+         * The untrained network then predicts close to the uniform
+         * distribution (about ln 3 nats a sample) instead of a random
+         * head's confident guesses (1.29-1.33 nats on real data); the gate
+         * starts even and learns as the experts, which differ from the
+         * start, pull apart. (Zero logit rows with random gate rows scored
+         * 0.003-0.008 nats worse on LOBSTER GOOG; all rows zero makes every
+         * expert the same clone for good: docs/learning.md.) */
         cscalp_nn_init_params(arch, cfg->seed, l->live);
+        if (cfg->mode != CSCALP_LEARN_OFF) {
+            /* With learning off the network keeps its draw. */
+            cscalp_nn_layout layout;
+            cscalp_nn_layout_of(arch, &layout);
+            const size_t logit_weights =
+                (size_t)CSCALP_NN_CLASSES * arch->experts * cscalp_nn_trunk_width(arch);
+            for (size_t i = 0; i < logit_weights; i++)
+                l->live[layout.head_w + i] *= 0.1f;
+            memset(l->live + layout.head_w + logit_weights, 0,
+                   (layout.head_b - layout.head_w - logit_weights) * sizeof *l->live);
+        }
+    }
     memcpy(l->challenger, l->live, l->n_params * sizeof *l->challenger);
     cscalp_nn_pack(l->live_packed, l->live);
     cscalp_nn_pack(l->challenger_packed, l->challenger);
@@ -428,8 +476,17 @@ void cscalp_learn_set_config(cscalp_learn *l, const cscalp_learn_config *cfg)
     next.label.taker_fee_bps = cfg->label.taker_fee_bps;
     l->clock.params.band_bps = cfg->label.band_bps;
     l->clock.params.taker_fee_bps = cfg->label.taker_fee_bps;
+    const int resampled = next.sample_every_events != l->cfg.sample_every_events ||
+                          next.sample_interval_ns != l->cfg.sample_interval_ns;
     l->cfg = next;
     cscalp_logit_set_rates(l->fallback, next.fallback_learning_rate, next.fallback_l2);
+    if (resampled) {
+        /* New sampling, new overlap: block means of another length have
+         * another variance, so the detectors learn the stream afresh. */
+        cscalp_drift_restart(&l->drift);
+        l->drift_block_sum = l->drift_block_info = 0.0;
+        l->drift_block_count = 0;
+    }
     const train_params tp = train_params_of(&next);
 #if CSCALP_HAVE_THREADS
     if (is_async(l)) {
@@ -442,6 +499,13 @@ void cscalp_learn_set_config(cscalp_learn *l, const cscalp_learn_config *cfg)
 
 void cscalp_learn_set_backend(cscalp_learn *l, const cscalp_nn_backend *backend)
 {
+#if CSCALP_HAVE_THREADS
+    /* The learner thread may be inside a step with the old backend: let it
+     * drain and idle; the next message it takes (released after this
+     * write) carries the change over. */
+    if (is_async(l))
+        thread_drain(l, 0);
+#endif
     l->backend = backend;
     cscalp_nn_trainer_set_backend(l->trainer, backend);
 }
@@ -479,7 +543,7 @@ static void rollback(cscalp_learn *l, const char *why)
  * float probability may round to a hair above 1). */
 static double loss_of(const float *probs, int label)
 {
-    const double p = probs[label];
+    const double p = (double)probs[label];
     const double loss = -log(p > LOSS_FLOOR ? p : LOSS_FLOOR);
     return loss > 0.0 ? loss : 0.0;
 }
@@ -524,16 +588,24 @@ static uint64_t train_round(cscalp_learn *l, uint64_t n)
 }
 
 /* Trainer side: a matured sample joins the replay buffer and, every
- * learn.train_every_samples, the challenger trains. */
+ * learn.train_every_samples (0: every whole sample's worth of shares), the
+ * challenger trains. A round per matured sample would fit the same few
+ * market moves over and over when labels overlap (docs/learning.md). */
 static void trainer_add_sample(cscalp_learn *l, const float *x, const float *regime,
-                               uint8_t label, double loss)
+                               uint8_t label, double loss, double share)
 {
     cscalp_replay_add(l->replay, x, regime, label, loss);
     atomic_store_explicit(&l->replay_size, cscalp_replay_size(l->replay),
                           memory_order_relaxed);
     atomic_store_explicit(&l->replay_added, cscalp_replay_added(l->replay),
                           memory_order_relaxed);
-    if (++l->since_train >= l->tp.train_every_samples) {
+    if (l->tp.train_every_samples == 0) {
+        l->train_info += share;
+        if (l->train_info >= WHOLE_SAMPLE) {
+            l->train_info = 0.0;
+            train_round(l, l->tp.train_steps);
+        }
+    } else if (++l->since_train >= l->tp.train_every_samples) {
         l->since_train = 0;
         train_round(l, l->tp.train_steps);
     }
@@ -666,7 +738,7 @@ static unsigned char *ring_reserve_wait(learner_thread *t)
 }
 
 static void thread_send_sample(cscalp_learn *l, const float *x, const float *regime,
-                               uint8_t label, double loss)
+                               uint8_t label, double loss, double share)
 {
     learner_thread *t = l->async;
     unsigned char *slot = ring_reserve(t);
@@ -690,6 +762,7 @@ static void thread_send_sample(cscalp_learn *l, const float *x, const float *reg
     h.label = label;
     h.loss = loss;
     h.lr_scale = current_lr_scale(l);
+    h.share = share;
     memcpy(slot, &h, sizeof h);
     float *payload = (float *)(void *)(slot + sizeof h);
     memcpy(payload, x, l->inputs * sizeof(float));
@@ -764,7 +837,7 @@ static void thread_process(cscalp_learn *l, const unsigned char *slot)
     case MSG_SAMPLE: {
         const float *payload = (const float *)(const void *)(slot + sizeof h);
         l->lr_scale = h.lr_scale;
-        trainer_add_sample(l, payload, payload + l->inputs, h.label, h.loss);
+        trainer_add_sample(l, payload, payload + l->inputs, h.label, h.loss, h.share);
         break;
     }
     case MSG_PARAMS: {
@@ -963,7 +1036,7 @@ static void mature_oldest(cscalp_learn *l)
     const float *regime = l->pending_regime + (size_t)s * l->experts;
     const float *probs = l->pending_probs + (size_t)s * M_COUNT * 3;
     const double move = cscalp_label_move_bps(&l->clock, a);
-    double band = NAN;
+    double band = (double)NAN;
     const int label = cscalp_label_classify(&l->clock, a, move, &band);
     l->pending_head = (s + 1) % l->cfg.max_pending;
     l->pending_count--;
@@ -978,8 +1051,17 @@ static void mature_oldest(cscalp_learn *l)
     /* Test ... */
     for (int m = 0; m < M_COUNT; m++)
         cscalp_score_update(l->score[m], probs + 3 * m, (uint8_t)label);
+    const double share = information_share(l);
     const double live_loss = loss_of(probs + 3 * M_NETWORK, label);
-    const int fired = cscalp_drift_update(&l->drift, live_loss);
+    int fired = 0;
+    l->drift_block_sum += live_loss;
+    l->drift_block_info += share;
+    l->drift_block_count++;
+    if (l->drift_block_info >= WHOLE_SAMPLE) {
+        fired = cscalp_drift_update(&l->drift, l->drift_block_sum / l->drift_block_count);
+        l->drift_block_sum = l->drift_block_info = 0.0;
+        l->drift_block_count = 0;
+    }
     if (fired) {
         l->drift_alarms++;
         l->boost_remaining = l->cfg.drift_boost_samples;
@@ -994,7 +1076,10 @@ static void mature_oldest(cscalp_learn *l)
         l->boost_remaining--;
     }
 
-    /* ... then train. */
+    /* ... then train. The fallback steps by its share: a horizon's worth of
+     * near-copies moves it as far as one independent sample would. */
+    cscalp_logit_set_rates(l->fallback, l->cfg.fallback_learning_rate * share,
+                           l->cfg.fallback_l2);
     cscalp_logit_update(l->fallback, x, (uint8_t)label);
     cscalp_prior_update(&l->prior, (uint8_t)label);
     l->since_decision++;
@@ -1004,13 +1089,13 @@ static void mature_oldest(cscalp_learn *l)
     const double challenger_loss = loss_of(probs + 3 * M_CHALLENGER, label);
 #if CSCALP_HAVE_THREADS
     if (is_async(l)) {
-        thread_send_sample(l, x, regime, (uint8_t)label, challenger_loss);
+        thread_send_sample(l, x, regime, (uint8_t)label, challenger_loss, share);
         check_refused(l);
         return;
     }
 #endif
     l->lr_scale = current_lr_scale(l);
-    trainer_add_sample(l, x, regime, (uint8_t)label, challenger_loss);
+    trainer_add_sample(l, x, regime, (uint8_t)label, challenger_loss, share);
     check_refused(l);
 }
 
@@ -1159,6 +1244,16 @@ static void write_summary(cscalp_json_writer *w, const char *key,
     cscalp_jw_double(w, "log_loss", s->log_loss);
     cscalp_jw_double(w, "accuracy", s->accuracy);
     cscalp_jw_double(w, "macro_f1", s->macro_f1);
+    /* [true][predicted]: lets a reader score any span between two stats
+     * snapshots (macro-F1 is not a difference of means). */
+    cscalp_jw_begin_array(w, "confusion");
+    for (int t = 0; t < CSCALP_SCORE_CLASSES; t++) {
+        cscalp_jw_begin_array(w, NULL);
+        for (int p = 0; p < CSCALP_SCORE_CLASSES; p++)
+            cscalp_jw_uint(w, NULL, s->confusion[t][p]);
+        cscalp_jw_end_array(w);
+    }
+    cscalp_jw_end_array(w);
     cscalp_jw_end_object(w);
 }
 
@@ -1281,10 +1376,14 @@ int cscalp_learn_save(cscalp_learn *l, cscalp_wbuf *w)
     for (int k = 0; k < 4; k++)
         cscalp_put_u64(w, l->rng.s[k]);
     cscalp_put_u64(w, l->since_train);
+    cscalp_put_f64(w, l->train_info);
     cscalp_put_u32(w, (uint32_t)l->serving_fallback);
     cscalp_put_u64(w, l->since_switch);
     cscalp_put_u64(w, l->since_decision);
     cscalp_put_u64(w, l->boost_remaining);
+    cscalp_put_f64(w, l->drift_block_sum);
+    cscalp_put_f64(w, l->drift_block_info);
+    cscalp_put_u32(w, l->drift_block_count);
 
     const uint64_t counters[] = {
         l->samples_taken, l->skipped_warmup, l->skipped_no_mid, l->dropped_pending,
@@ -1380,13 +1479,28 @@ int cscalp_learn_load(cscalp_learn *l, cscalp_rbuf *r, char *why, size_t cap)
     for (int k = 0; k < 4; k++)
         l->rng.s[k] = cscalp_get_u64(r);
     l->since_train = cscalp_get_u64(r);
+    l->train_info = cscalp_get_f64(r);
     const uint32_t serving = cscalp_get_u32(r);
     l->since_switch = cscalp_get_u64(r);
     l->since_decision = cscalp_get_u64(r);
     l->boost_remaining = cscalp_get_u64(r);
-    if (r->failed || serving > 1 ||
-        (l->rng.s[0] | l->rng.s[1] | l->rng.s[2] | l->rng.s[3]) == 0)
+    l->drift_block_sum = cscalp_get_f64(r);
+    l->drift_block_info = cscalp_get_f64(r);
+    l->drift_block_count = cscalp_get_u32(r);
+    if (r->failed || serving > 1 || (l->rng.s[0] | l->rng.s[1] | l->rng.s[2] | l->rng.s[3]) == 0)
         LOAD_FAIL("learner: the training schedule or random state is damaged");
+    /* Shares are reset once they make a whole sample, each is at least
+     * 1 / max_pending, and every loss lies in [0, -ln LOSS_FLOOR]. */
+    const double max_loss = -log(LOSS_FLOOR);
+    const uint32_t n = l->drift_block_count;
+    if (!(l->train_info >= 0.0 && l->train_info < WHOLE_SAMPLE))
+        LOAD_FAIL("learner: training shares %g outside [0, 1)", l->train_info);
+    if (!(l->drift_block_info >= 0.0 && l->drift_block_info < WHOLE_SAMPLE) ||
+        !(l->drift_block_sum >= 0.0 && l->drift_block_sum <= n * max_loss * (1.0 + 1e-12)) ||
+        n > l->cfg.max_pending || (n == 0) != (l->drift_block_info == 0.0) ||
+        (n == 0 && l->drift_block_sum != 0.0))
+        LOAD_FAIL("learner: the drift block (%u losses, sum %g, shares %g) is damaged", n,
+                  l->drift_block_sum, l->drift_block_info);
     l->serving_fallback = (int)serving;
 
     uint64_t steps = 0, refused = 0;

@@ -83,7 +83,7 @@ static const cscalp_config_key config_keys[] = {
     KEY("learn.fallback_l2", CSCALP_CONFIG_DOUBLE, learn_fallback_l2, 1e-4, 0, 0.5, 0,
         "L2 coefficient of the fallback logistic regression (per sample)"),
     KEY("learn.fallback_learning_rate", CSCALP_CONFIG_DOUBLE, learn_fallback_learning_rate,
-        0.001, 0, 1, 1, "SGD step of the fallback logistic regression (per sample)"),
+        0.001, 0, 1, 1, "SGD step of the fallback logistic regression per independent sample's worth of overlapping ones (dimensionless)"),
     KEY("learn.fallback_margin_nats", CSCALP_CONFIG_DOUBLE, learn_fallback_margin_nats, 0, 0,
         10, 0,
         "serve the fallback when the network's rolling log-loss exceeds the "
@@ -95,9 +95,9 @@ static const cscalp_config_key config_keys[] = {
               "label horizon in event time when learn.horizon_events is 0 (ms)"),
     CHOICE_KEY("learn.label", learn_label, label_choices, CSCALP_CONFIG_LABEL_POINT, 1,
                "label form: point (mid at t+H) or smoothed (mean mid over (t, t+H])"),
-    KEY("learn.l2", CSCALP_CONFIG_DOUBLE, learn_l2, 1e-5, 0, 1, 0,
+    KEY("learn.l2", CSCALP_CONFIG_DOUBLE, learn_l2, 1e-3, 0, 1, 0,
         "L2 coefficient on the network's weights (per step)"),
-    KEY("learn.learning_rate", CSCALP_CONFIG_DOUBLE, learn_learning_rate, 1e-3, 0, 1, 1,
+    KEY("learn.learning_rate", CSCALP_CONFIG_DOUBLE, learn_learning_rate, 1e-4, 0, 1, 1,
         "Adam step size of the challenger (per step)"),
     FIXED_KEY("learn.max_pending_samples", CSCALP_CONFIG_INT, learn_max_pending, 4096, 1, 1 << 22,
               "decision samples waiting for their label; when full, new samples are "
@@ -135,9 +135,10 @@ static const cscalp_config_key config_keys[] = {
               "matured samples in the rolling scores that decide promotions, "
               "rollbacks and the fallback (count)"),
     KEY("learn.train_steps", CSCALP_CONFIG_INT, learn_steps_per_train, 1, 0, 1000, 0,
-        "training steps each time learn.train_every_samples samples matured (count)"),
-    KEY("learn.train_every_samples", CSCALP_CONFIG_INT, learn_train_every_samples, 1, 1, 1e6,
-        0, "matured samples between automatic training rounds (count)"),
+        "training steps per training round (count)"),
+    KEY("learn.train_every_samples", CSCALP_CONFIG_INT, learn_train_every_samples, 0, 0, 1e6,
+        0, "matured samples between automatic training rounds; 0 = one round per "
+           "independent sample's worth of overlapping ones (count)"),
     {.path = "model.activation", .type = CSCALP_CONFIG_CHOICE,
      .offset = offsetof(cscalp_config, model_activation), .choices = activation_choices,
      .default_value = CSCALP_CONFIG_ACTIVATION_RELU, .fixed_at_open = 1,

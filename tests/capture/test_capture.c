@@ -74,19 +74,6 @@ static bcap_reader *open_capture(const char *path, bcap_time_unit unit, FILE *lo
     return r;
 }
 
-static int64_t event_ts(const bcap_event *ev)
-{
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        return ev->trade.ts_ns;
-    case CSCALP_KIND_QUOTE:
-        return ev->quote.ts_ns;
-    case CSCALP_KIND_BOOK:
-        return ev->book.ts_ns;
-    default:
-        return ev->funding.ts_ns;
-    }
-}
 
 /* Next book event; 0 at the end of the capture. */
 static int next_book(bcap_reader *r, bcap_event *ev)
@@ -346,7 +333,7 @@ START_TEST(rebuilt_book_is_ordered_and_every_line_accounted_for)
     int64_t prev_ts = 0;
     int rc;
     while ((rc = bcap_next(r, &ev)) == 1) {
-        int64_t ts = event_ts(&ev);
+        int64_t ts = bcap_event_ts(&ev);
         if (ts < prev_ts)
             ck_abort_msg("%s: time runs backwards at %lld", f->name, (long long)ts);
         prev_ts = ts;
@@ -380,19 +367,6 @@ START_TEST(rebuilt_book_is_ordered_and_every_line_accounted_for)
 }
 END_TEST
 
-static int push_event(cscalp_engine *e, const bcap_event *ev)
-{
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        return cscalp_push_trade(e, &ev->trade);
-    case CSCALP_KIND_QUOTE:
-        return cscalp_push_quote(e, &ev->quote);
-    case CSCALP_KIND_BOOK:
-        return cscalp_push_book(e, &ev->book);
-    default:
-        return cscalp_push_funding(e, &ev->funding);
-    }
-}
 
 START_TEST(engine_accepts_every_event)
 {
@@ -405,10 +379,10 @@ START_TEST(engine_accepts_every_event)
     uint64_t pushed = 0;
     int rc;
     while ((rc = bcap_next(r, &ev)) == 1) {
-        int64_t ts = event_ts(&ev);
+        int64_t ts = bcap_event_ts(&ev);
         if (ts < TS_MIN_NS || ts >= TS_MAX_NS)
             ck_abort_msg("%s: ts %lld is not ns of 2023-2024", engine_files[_i], (long long)ts);
-        int pr = push_event(e, &ev);
+        int pr = bcap_push(e, &ev);
         if (pr != CSCALP_OK)
             ck_abort_msg("%s: event %llu (kind %d, ts %lld) refused: %s: %s", engine_files[_i],
                          (unsigned long long)pushed, ev.kind, (long long)ts,
@@ -553,8 +527,8 @@ START_TEST(malformed_lines_are_counted_and_skipped)
     int rc;
     while ((rc = bcap_next(r, &got)) == 1)
         if (bcap_next(intact, &want) != 1 || got.kind != want.kind ||
-            event_ts(&got) != event_ts(&want))
-            ck_abort_msg("event at %lld differs from the intact file", (long long)event_ts(&got));
+            bcap_event_ts(&got) != bcap_event_ts(&want))
+            ck_abort_msg("event at %lld differs from the intact file", (long long)bcap_event_ts(&got));
     ck_assert_int_eq(rc, 0);
     ck_assert_int_eq(bcap_next(intact, &want), 0);
 

@@ -866,19 +866,6 @@ static const lobster_facts lobster_expect[] = {
     {AAPL, 118497, {0, 54818, 252, 28437, 23658, 11332, 0, 0}, 34990, 1},
 };
 
-static int64_t event_ts(const bcap_event *ev)
-{
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        return ev->trade.ts_ns;
-    case CSCALP_KIND_QUOTE:
-        return ev->quote.ts_ns;
-    case CSCALP_KIND_BOOK:
-        return ev->book.ts_ns;
-    default:
-        return ev->funding.ts_ns;
-    }
-}
 
 static lobster_reader *open_lobster(const char *path, unsigned levels, int skip_trades)
 {
@@ -1022,7 +1009,7 @@ START_TEST(goog_events_in_order_and_side_follows_the_book)
     int64_t last_ts = INT64_MIN, trade_ts = 0;
     uint64_t books = 0, at_ask = 0, at_bid = 0, inside = 0;
     while (lobster_next(r, &ev) == 1) {
-        int64_t ts = event_ts(&ev);
+        int64_t ts = bcap_event_ts(&ev);
         if (ts < last_ts)
             ck_abort_msg("event after book %" PRIu64 ": time goes back", books);
         last_ts = ts;
@@ -1133,19 +1120,6 @@ START_TEST(goog_hand_picked_rows)
 }
 END_TEST
 
-static int push_event(cscalp_engine *e, const bcap_event *ev)
-{
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        return cscalp_push_trade(e, &ev->trade);
-    case CSCALP_KIND_QUOTE:
-        return cscalp_push_quote(e, &ev->quote);
-    case CSCALP_KIND_BOOK:
-        return cscalp_push_book(e, &ev->book);
-    default:
-        return cscalp_push_funding(e, &ev->funding);
-    }
-}
 
 START_TEST(goog_engine_accepts_every_event)
 {
@@ -1157,7 +1131,7 @@ START_TEST(goog_engine_accepts_every_event)
     bcap_event ev;
     uint64_t pushed = 0;
     while (lobster_next(r, &ev) == 1) {
-        int pr = push_event(e, &ev);
+        int pr = bcap_push(e, &ev);
         if (pr != CSCALP_OK)
             ck_abort_msg("event %" PRIu64 " (kind %d) refused: %s: %s", pushed, ev.kind,
                          cscalp_error_name(pr), cscalp_last_error(e));
@@ -1297,7 +1271,7 @@ START_TEST(lobster_synthetic_rows_and_skips)
     while ((rc = lobster_next(r, &ev)) == 1) {
         ck_assert_uint_lt(k, sizeof want / sizeof want[0]);
         ck_assert_int_eq(ev.kind, want[k].kind);
-        ck_assert_int_eq(event_ts(&ev), DAY_20200203_NS + want[k].ns);
+        ck_assert_int_eq(bcap_event_ts(&ev), DAY_20200203_NS + want[k].ns);
         if (ev.kind == CSCALP_KIND_TRADE) {
             ck_assert_double_eq_tol(ev.trade.price, want[k].price, 1e-12);
             ck_assert_double_eq(ev.trade.size, want[k].size);
@@ -1555,7 +1529,7 @@ START_TEST(fxcm_engine_accepts_every_quote)
     bcap_event ev;
     uint64_t pushed = 0;
     while (fxcm_next(r, &ev) == 1) {
-        int pr = push_event(e, &ev);
+        int pr = bcap_push(e, &ev);
         if (pr != CSCALP_OK)
             ck_abort_msg("quote %" PRIu64 " refused: %s: %s", pushed, cscalp_error_name(pr),
                          cscalp_last_error(e));

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "learn/logistic.h"
-#include "learn_util.h"
+#include "test_util.h"
 #include "util/alloc.h"
 
 static cscalp_allocator plain(void)
@@ -35,10 +35,10 @@ static cscalp_logit *make(size_t d, double lr, double l2)
     return m;
 }
 
-static void random_x(lt_rng *g, float *x, size_t d, double scale)
+static void random_x(tu_rng *g, float *x, size_t d, double scale)
 {
     for (size_t j = 0; j < d; j++)
-        x[j] = (float)(scale * (2.0 * lt_uniform(g) - 1.0));
+        x[j] = (float)(scale * (2.0 * tu_uniform(g) - 1.0));
 }
 
 /* W and b in one array (W row-major, then b): a snapshot of the model. */
@@ -88,11 +88,11 @@ START_TEST(step_is_gradient)
     const double lr = 0.05, l2 = 0.01, c[3] = {1.5, 0.7, 1.2};
     cscalp_logit *m = make(D, lr, l2);
     ck_assert_int_eq(cscalp_logit_set_class_weights(m, c), CSCALP_OK);
-    lt_rng g = {11};
+    tu_rng g = {11};
     float x[D];
     for (int i = 0; i < 40; i++) {
         random_x(&g, x, D, 2.0);
-        ck_assert_int_eq(cscalp_logit_update(m, x, (uint8_t)lt_int(&g, 3)), CSCALP_OK);
+        ck_assert_int_eq(cscalp_logit_update(m, x, (uint8_t)tu_int(&g, 3)), CSCALP_OK);
     }
     for (int trial = 0; trial < 6; trial++) {
         random_x(&g, x, D, 2.0);
@@ -126,10 +126,10 @@ START_TEST(learns_separable_problem)
 {
     enum { D = 16, N = 40000, TAIL = 5000 };
     double a[3][D];
-    lt_rng g = {2024};
+    tu_rng g = {2024};
     for (int k = 0; k < 3; k++)
         for (int j = 0; j < D; j++)
-            a[k][j] = 2.0 * lt_uniform(&g) - 1.0;
+            a[k][j] = 2.0 * tu_uniform(&g) - 1.0;
     /* The engine's defaults (learn.fallback_learning_rate, _l2). */
     cscalp_logit *m = make(D, 0.01, 1e-4);
     int seen = 0, hits = 0;
@@ -217,7 +217,7 @@ START_TEST(matches_float64_reference)
     ck_assert_int_eq(cscalp_logit_set_class_weights(m, c), CSCALP_OK);
     ref_model r = {D, calloc(3 * D, sizeof(double)), {0, 0, 0}, lr, l2, {1.0, 0.5, 2.0}};
     /* A noisy linear rule on the first 32 features, z-score-like inputs. */
-    lt_rng g = {768};
+    tu_rng g = {768};
     float *x = malloc(D * sizeof *x);
     double worst_p = 0.0, worst_w = 0.0;
     for (int i = 0; i < N; i++) {
@@ -225,7 +225,7 @@ START_TEST(matches_float64_reference)
         double s = 0.0;
         for (int j = 0; j < 32; j++)
             s += (j % 2 ? 1.0 : -0.5) * (double)x[j];
-        s += 0.5 * (2.0 * lt_uniform(&g) - 1.0);
+        s += 0.5 * (2.0 * tu_uniform(&g) - 1.0);
         const int y = s < -0.7 ? 0 : s > 0.7 ? 2 : 1;
         double p[3], q[3];
         ck_assert_int_eq(cscalp_logit_predict_d(m, x, p), CSCALP_OK);
@@ -263,11 +263,11 @@ START_TEST(non_finite_refused)
 {
     enum { D = 8 };
     cscalp_logit *m = make(D, 0.01, 1e-4);
-    lt_rng g = {5};
+    tu_rng g = {5};
     float x[D];
     for (int i = 0; i < 20; i++) {
         random_x(&g, x, D, 1.0);
-        cscalp_logit_update(m, x, (uint8_t)lt_int(&g, 3));
+        cscalp_logit_update(m, x, (uint8_t)tu_int(&g, 3));
     }
     double *snap = snapshot(m);
     const float bad[] = {NAN, INFINITY, -INFINITY};
@@ -368,11 +368,11 @@ START_TEST(argument_ranges)
     ck_assert_int_eq(cscalp_logit_set_class_weights(a, w0), CSCALP_ECONFIG_RANGE);
     ck_assert_int_eq(cscalp_logit_set_class_weights(a, wn), CSCALP_ECONFIG_RANGE);
     ck_assert_int_eq(cscalp_logit_set_class_weights(a, wneg), CSCALP_ECONFIG_RANGE);
-    lt_rng g = {8};
+    tu_rng g = {8};
     float x[4];
     for (int i = 0; i < 100; i++) {
         random_x(&g, x, 4, 1.0);
-        const uint8_t y = (uint8_t)lt_int(&g, 3);
+        const uint8_t y = (uint8_t)tu_int(&g, 3);
         cscalp_logit_update(a, x, y);
         cscalp_logit_update(b, x, y);
     }
@@ -394,8 +394,8 @@ END_TEST
 START_TEST(allocation_failure)
 {
     for (long k = 1;; k++) {
-        lt_alloc st = {0, 0, k};
-        cscalp_allocator a = lt_allocator(&st);
+        tu_alloc st = {0, 0, k};
+        cscalp_allocator a = tu_allocator(&st);
         cscalp_logit *m = NULL;
         const int rc = cscalp_logit_create(&a, 768, 0.01, 1e-4, &m);
         if (rc == CSCALP_OK) {
@@ -427,7 +427,7 @@ static void train(cscalp_logit *m, uint64_t seed, int n)
 {
     const size_t d = cscalp_logit_inputs(m);
     float *x = malloc(d * sizeof *x);
-    lt_rng g = {seed};
+    tu_rng g = {seed};
     for (int i = 0; i < n; i++) {
         random_x(&g, x, d, 1.5);
         float p[3];
@@ -578,4 +578,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void) { return lt_run(suite()); }
+int main(void) { return tu_run(suite()); }

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "learn/metrics.h"
-#include "learn_util.h"
+#include "test_util.h"
 #include "util/alloc.h"
 
 static cscalp_allocator plain(void)
@@ -239,8 +239,8 @@ START_TEST(create_errors)
                      CSCALP_ECONFIG_RANGE);
     /* Every allocation failing in turn: ENOMEM and nothing left behind. */
     for (long k = 1;; k++) {
-        lt_alloc st = {0, 0, k};
-        cscalp_allocator a = lt_allocator(&st);
+        tu_alloc st = {0, 0, k};
+        cscalp_allocator a = tu_allocator(&st);
         const int rc = cscalp_score_create(&a, 50, &s);
         if (rc == CSCALP_OK) {
             ck_assert_int_gt(k, 1);
@@ -259,12 +259,12 @@ END_TEST
 
 /* A random prediction of one of several shapes (clamped, tied, uniform,
  * tiny, unnormalised, random); *valid = 0 for the occasional invalid one. */
-static void random_pred(lt_rng *g, float p[3], uint8_t *label, int *valid)
+static void random_pred(tu_rng *g, float p[3], uint8_t *label, int *valid)
 {
     *valid = 1;
-    *label = (uint8_t)lt_int(g, 3);
-    const int a = lt_int(g, 3);
-    switch (lt_int(g, 12)) {
+    *label = (uint8_t)tu_int(g, 3);
+    const int a = tu_int(g, 3);
+    switch (tu_int(g, 12)) {
     case 0: /* certain, possibly of the wrong class */
         p[0] = p[1] = p[2] = 0.0f;
         p[a] = 1.0f;
@@ -282,12 +282,12 @@ static void random_pred(lt_rng *g, float p[3], uint8_t *label, int *valid)
         break;
     case 4: /* unnormalised */
         for (int k = 0; k < 3; k++)
-            p[k] = (float)(0.1 + 10.0 * lt_uniform(g));
+            p[k] = (float)(0.1 + 10.0 * tu_uniform(g));
         break;
     case 5: { /* invalid */
         *valid = 0;
         p[0] = p[1] = p[2] = 0.3f;
-        const int how = lt_int(g, 4);
+        const int how = tu_int(g, 4);
         if (how == 0)
             p[a] = NAN;
         else if (how == 1)
@@ -301,7 +301,7 @@ static void random_pred(lt_rng *g, float p[3], uint8_t *label, int *valid)
     default: {
         double u[3], t = 0.0;
         for (int k = 0; k < 3; k++)
-            t += u[k] = -log(1.0 - lt_uniform(g));
+            t += u[k] = -log(1.0 - tu_uniform(g));
         for (int k = 0; k < 3; k++)
             p[k] = (float)(u[k] / t);
     }
@@ -395,7 +395,7 @@ START_TEST(random_streams_match_brute_force)
     const uint32_t windows[] = {1, 2, 7, 100, 2999, 3000, 5000};
     for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++) {
         const uint32_t W = windows[wi];
-        lt_rng g = {1000 + W};
+        tu_rng g = {1000 + W};
         cscalp_score *s = make(W);
         size_t n = 0;
         uint64_t invalid = 0;
@@ -444,13 +444,13 @@ START_TEST(long_run_no_drift)
         cscalp_score *s = make(W);
         double *ring = calloc(W, sizeof *ring);
         ck_assert_ptr_nonnull(ring);
-        lt_rng g = {77 + W};
+        tu_rng g = {77 + W};
         double ksum = 0.0, kc = 0.0, worst = 0.0;
         for (long i = 1; i <= steps[wi]; i++) {
             float p[3];
-            const uint8_t y = (uint8_t)lt_int(&g, 3);
-            const int shape = lt_int(&g, 4);
-            const double q = shape == 0 ? 1e-9 : shape == 1 ? 1.0 - 1e-7 : lt_uniform(&g);
+            const uint8_t y = (uint8_t)tu_int(&g, 3);
+            const int shape = tu_int(&g, 4);
+            const double q = shape == 0 ? 1e-9 : shape == 1 ? 1.0 - 1e-7 : tu_uniform(&g);
             for (int k = 0; k < 3; k++)
                 p[k] = (float)((1.0 - q) / 2.0);
             p[y] = (float)q;
@@ -521,7 +521,7 @@ static int load_score(cscalp_score *s, const uint8_t *data, size_t len, char *wh
     return cscalp_score_load(s, &r, why, cap);
 }
 
-static void run_stream(cscalp_score *s, lt_rng *g, int n)
+static void run_stream(cscalp_score *s, tu_rng *g, int n)
 {
     for (int i = 0; i < n; i++) {
         float p[3];
@@ -539,7 +539,7 @@ START_TEST(save_load_continues_identically)
         const uint32_t W = windows[wi];
         const int splits[] = {0, 1, (int)W - 1, (int)W, (int)W + 2, 3 * (int)W + 1, 1000};
         for (int si = 0; si < 7; si++) {
-            lt_rng g = {5 + W * 31 + (uint64_t)si};
+            tu_rng g = {5 + W * 31 + (uint64_t)si};
             cscalp_score *a = make(W), *b = make(W);
             run_stream(a, &g, splits[si]);
             bytes sa = save_score(a);
@@ -548,7 +548,7 @@ START_TEST(save_load_continues_identically)
                           why);
             bytes sb = save_score(b);
             ck_assert(same_bytes(sa, sb));
-            lt_rng g2 = g;
+            tu_rng g2 = g;
             run_stream(a, &g, 500);
             run_stream(b, &g2, 500);
             cscalp_score_summary x, y;
@@ -635,7 +635,7 @@ static void expect_load(cscalp_score *t, const uint8_t *data, size_t len, int wa
 START_TEST(load_refuses_corruption)
 {
     enum { W = 8 };
-    lt_rng g = {99};
+    tu_rng g = {99};
     cscalp_score *a = make(W), *t = make(W);
     run_stream(a, &g, 14); /* the window is full, head mid-ring */
     run_stream(t, &g, 5);
@@ -830,15 +830,15 @@ START_TEST(prior_save_load)
         cscalp_prior_init_half_life(&a, lives[li]);
         cscalp_prior_init_half_life(&b, lives[li]);
         cscalp_prior_init_half_life(&t, lives[li]);
-        lt_rng g = {3};
+        tu_rng g = {3};
         for (int i = 0; i < 300; i++)
-            cscalp_prior_update(&a, (uint8_t)lt_int(&g, 3));
+            cscalp_prior_update(&a, (uint8_t)tu_int(&g, 3));
         cscalp_prior_update(&t, 1);
         bytes s = save_prior(&a);
         ck_assert_uint_eq(s.len, 8 + 8 + 24);
         ck_assert_int_eq(load_prior(&b, s.data, s.len), CSCALP_OK);
         for (int i = 0; i < 300; i++) {
-            const uint8_t y = (uint8_t)lt_int(&g, 3);
+            const uint8_t y = (uint8_t)tu_int(&g, 3);
             cscalp_prior_update(&a, y);
             cscalp_prior_update(&b, y);
         }
@@ -904,4 +904,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void) { return lt_run(suite()); }
+int main(void) { return tu_run(suite()); }

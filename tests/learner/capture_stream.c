@@ -31,35 +31,3 @@ stream load_capture(void)
     return s;
 }
 
-void push_event(cscalp_engine *e, const bcap_event *ev)
-{
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        cscalp_push_trade(e, &ev->trade);
-        break;
-    case CSCALP_KIND_QUOTE:
-        cscalp_push_quote(e, &ev->quote);
-        break;
-    case CSCALP_KIND_BOOK:
-        cscalp_push_book(e, &ev->book);
-        break;
-    default:
-        cscalp_push_funding(e, &ev->funding);
-        break;
-    }
-}
-
-int64_t event_ts(const bcap_event *ev)
-{
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        return ev->trade.ts_ns;
-    case CSCALP_KIND_QUOTE:
-        return ev->quote.ts_ns;
-    case CSCALP_KIND_BOOK:
-        return ev->book.ts_ns;
-    default:
-        return ev->funding.ts_ns;
-    }
-}
-

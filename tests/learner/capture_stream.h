@@ -15,8 +15,6 @@ typedef struct stream {
 
 /* examples/data/btcusdt_20240718.gz under CSCALP_SOURCE_ROOT; free s.ev. */
 stream load_capture(void);
-/* Push one event (the result is the test's to check elsewhere). */
-void push_event(cscalp_engine *e, const bcap_event *ev);
-int64_t event_ts(const bcap_event *ev);
+/* bcap_push and bcap_event_ts (examples/common) push and time its events. */
 
 #endif

@@ -315,7 +315,7 @@ START_TEST(resume_equivalence_on_a_real_capture)
     ck_assert_ptr_nonnull(sa);
     cscalp_engine *a = open_engine(config);
     for (size_t i = 0; i < s.n; i++) {
-        push_event(a, &s.ev[i]);
+        (void)bcap_push(a, &s.ev[i]);
         sa[i] = infer(a);
     }
     size_t len_a = 0;
@@ -324,7 +324,7 @@ START_TEST(resume_equivalence_on_a_real_capture)
     const size_t mid = s.n / 2;
     cscalp_engine *b = open_engine(config);
     for (size_t i = 0; i < mid; i++) {
-        push_event(b, &s.ev[i]);
+        (void)bcap_push(b, &s.ev[i]);
         cscalp_signal sb = infer(b);
         ck_assert_int_eq(memcmp(&sb, &sa[i], sizeof sb), 0);
     }
@@ -334,7 +334,7 @@ START_TEST(resume_equivalence_on_a_real_capture)
     ck_assert_msg(cscalp_open_checkpoint(&b, path, NULL, err, sizeof err) == CSCALP_OK, "%s",
                   err);
     for (size_t i = mid; i < s.n; i++) {
-        push_event(b, &s.ev[i]);
+        (void)bcap_push(b, &s.ev[i]);
         const cscalp_signal sb = infer(b);
         ck_assert_msg(memcmp(&sb, &sa[i], sizeof sb) == 0,
                       "signal after event %zu (resumed at %zu) differs", i, mid);

@@ -17,6 +17,8 @@
 
 #include "cryptoscalp.h"
 #include "engine_internal.h"
+#include "learn/learn.h"
+#include "nn/nn.h"
 #include "util/rng.h"
 #ifdef HAVE_CAPTURE
 #include "capture_stream.h"
@@ -187,6 +189,89 @@ START_TEST(learns_and_promotes_on_a_predictable_market)
               num(j, "learn.samples.matured"));
     cJSON_Delete(j);
     cscalp_close(e);
+}
+END_TEST
+
+/* The learner's initial head (docs/learning.md, "Initialisation"): class
+ * logits small, gate rows zero; after training the gate has learned and
+ * the experts differ — the mixture did not collapse into one head. */
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0.0;
+    for (size_t i = 0; i < n; i++)
+        d = fmax(d, fabs((double)a[i] - (double)b[i]));
+    return d;
+}
+
+START_TEST(head_starts_near_uniform_and_experts_grow_apart)
+{
+    cscalp_engine *e = open_engine("{" SYNTH_CONFIG_BODY "}}");
+    const cscalp_learn *l = cscalp_engine_learner(e);
+    const cscalp_nn_arch arch = {.inputs = 24, .hidden_layers = 2, .hidden = {64, 64},
+                                 .experts = 3, .activation = CSCALP_NN_RELU};
+    ck_assert_uint_eq(cscalp_learn_param_count(l), cscalp_nn_param_count(&arch));
+    cscalp_nn_layout lay;
+    cscalp_nn_layout_of(&arch, &lay);
+    const size_t H = 64, E = 3, logits = 3 * E * H;
+    const float *w0 = cscalp_learn_live_params(l) + lay.head_w;
+    static const float zeros[3 * 3 * 64];
+    ck_assert(max_abs_diff(w0 + logits, zeros, E * H) == 0.0); /* gate rows */
+    const double bound = 0.1 * sqrt(6.0 / (double)(H + 4 * E));
+    const double m = max_abs_diff(w0, zeros, logits);
+    ck_assert_msg(m > 0.5 * bound && m <= bound * (1 + 1e-6), "logit rows: max %g", m);
+    /* different experts start different */
+    ck_assert(max_abs_diff(w0, w0 + 3 * H, 3 * H) > 0.0);
+
+    run_synth(e, 3, 60000);
+    const float *w = cscalp_learn_challenger_params(l) + lay.head_w;
+    const double gate = max_abs_diff(w + logits, zeros, E * H);
+    double apart = 1e300;
+    for (size_t a = 0; a < E; a++)
+        for (size_t b = a + 1; b < E; b++)
+            apart = fmin(apart, max_abs_diff(w + a * 3 * H, w + b * 3 * H, 3 * H));
+    printf("{\"test\":\"experts\",\"gate_row_max\":%.4g,\"closest_experts_max_diff\":%.4g}\n",
+           gate, apart);
+    ck_assert_msg(gate > 1e-3, "the gate did not learn: %g", gate);
+    ck_assert_msg(apart > 1e-2, "two experts stayed alike: %g", apart);
+    cscalp_close(e);
+}
+END_TEST
+
+/* Training rounds follow the measured overlap of label windows
+ * (docs/learning.md, "Overlapping labels"): one per independent sample's
+ * worth of matured samples, whatever the clocks. */
+static void cadence_case(const char *extra, double overlap)
+{
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "{" SYNTH_CONFIG_BODY ",%s}}", extra);
+    cscalp_engine *e = open_engine(cfg);
+    run_synth(e, 4, 30000);
+    cJSON *j = stats(e);
+    const double matured = num(j, "learn.samples.matured");
+    const double steps = num(j, "learn.training.steps");
+    /* rounds start once the replay buffer holds min_replay_samples (64) */
+    const double want = (matured - 64) / overlap;
+    printf("{\"test\":\"cadence\",\"overlap\":%g,\"matured\":%g,\"steps\":%g,"
+           "\"expected\":%.0f}\n", overlap, matured, steps, want);
+    ck_assert_msg(fabs(steps - want) <= 0.02 * want + 2, "%s: %g steps, expected %.0f", extra,
+                  steps, want);
+    cJSON_Delete(j);
+    cscalp_close(e);
+}
+
+START_TEST(training_cadence_follows_the_label_overlap)
+{
+    /* events on both clocks: 50-event horizon, a sample every 10 events */
+    cadence_case("\"horizon_events\":50,\"sample_every_events\":10", 5.0);
+    /* time on both: 500 ms horizon, 100 ms grid. The quotes (every 10 ms)
+     * fall on the grid, so the sample at exactly t + 500 ms is taken before
+     * the event after t + 500 ms matures the one at t: 5 wait, overlap 6. */
+    cadence_case("\"replay_recent_samples\":512", 6.0);
+    /* mixed: a 500 ms horizon sampled every 5 events = every 50 ms: 10
+     * wait (t + 50 … t + 500 ms), overlap 11 */
+    cadence_case("\"sample_every_events\":5", 11.0);
+    /* an explicit cadence wins */
+    cadence_case("\"sample_every_events\":5,\"train_every_samples\":2", 2.0);
 }
 END_TEST
 
@@ -408,7 +493,7 @@ static trace run_trace(const stream *s, const char *config)
     const size_t np = cscalp_learn_param_count(l);
     static char buf[1 << 16];
     for (size_t i = 0; i < s->n; i++) {
-        push_event(e, &s->ev[i]);
+        (void)bcap_push(e, &s->ev[i]);
         t.signals[i] = infer(e);
         ck_assert_int_eq(cscalp_stats_json(e, buf, sizeof buf, NULL), CSCALP_OK);
         uint64_t h = fnv(0xcbf29ce484222325ULL, buf, strlen(buf));
@@ -427,11 +512,11 @@ START_TEST(no_look_ahead_on_a_real_capture)
     memcpy(b.ev, a.ev, a.n * sizeof *a.ev);
     /* Cut two thirds in: training, promotions and maturities happen before
      * it with the configuration below. */
-    const int64_t t0 = event_ts(&a.ev[0]), t1 = event_ts(&a.ev[a.n - 1]);
+    const int64_t t0 = bcap_event_ts(&a.ev[0]), t1 = bcap_event_ts(&a.ev[a.n - 1]);
     const int64_t cut = t0 + (t1 - t0) * 2 / 3;
     size_t first_after = a.n;
     for (size_t i = 0; i < b.n; i++)
-        if (event_ts(&b.ev[i]) > cut) {
+        if (bcap_event_ts(&b.ev[i]) > cut) {
             if (first_after == a.n)
                 first_after = i;
             alter(&b.ev[i]);
@@ -453,7 +538,7 @@ START_TEST(no_look_ahead_on_a_real_capture)
     /* And there was learning before the cut. */
     cscalp_engine *e = open_engine(config);
     for (size_t i = 0; i < first_after; i++)
-        push_event(e, &a.ev[i]);
+        (void)bcap_push(e, &a.ev[i]);
     cJSON *j = stats(e);
     printf("{\"test\":\"look_ahead\",\"events_before_cut\":%zu,\"events\":%zu,"
            "\"matured_before_cut\":%g,\"steps_before_cut\":%g,\"promotions_before_cut\":%g}\n",
@@ -611,6 +696,8 @@ int main(void)
     tcase_add_test(tc, adapt_reports_and_runs_steps);
     tcase_add_test(tc, full_pending_queue_drops_with_an_event);
     tcase_add_test(tc, event_horizon_and_event_clock);
+    tcase_add_test(tc, head_starts_near_uniform_and_experts_grow_apart);
+    tcase_add_test(tc, training_cadence_follows_the_label_overlap);
 #ifdef HAVE_CAPTURE
     tcase_add_test(tc, no_look_ahead_on_a_real_capture);
 #endif

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "persist/checkpoint.h"
-#include "persist_util.h"
+#include "test_util.h"
 #include "util/alloc.h"
 #include "util/bytes.h"
 #include "util/crc32c.h"
@@ -248,10 +248,10 @@ START_TEST(large_section_round_trip)
     cscalp_wbuf_init(&w, &mem);
     cscalp_ckpt_writer cw;
     cscalp_ckpt_begin(&cw, &w);
-    pt_rng g = {9};
+    tu_rng g = {9};
     uint32_t ids[CSCALP_CKPT_MAX_SECTIONS];
     for (uint32_t s = 0; s < CSCALP_CKPT_MAX_SECTIONS; s++) {
-        ids[s] = (uint32_t)pt_next(&g);
+        ids[s] = (uint32_t)tu_next(&g);
         ck_assert_int_eq(cscalp_ckpt_begin_section(&cw, ids[s]), CSCALP_OK);
         for (uint32_t i = 0; i < 1000 * s; i++)
             cscalp_put_u32(&w, ids[s] ^ i);
@@ -359,8 +359,8 @@ START_TEST(allocation_failure_at_every_allocation)
 {
     int failures = 0;
     for (long k = 1;; k++) {
-        pt_alloc st = {0, 0, k};
-        cscalp_allocator mem = pt_allocator(&st);
+        tu_alloc st = {0, 0, k};
+        cscalp_allocator mem = tu_allocator(&st);
         cscalp_wbuf w;
         cscalp_wbuf_init(&w, &mem);
         cscalp_ckpt_writer cw;
@@ -455,18 +455,18 @@ START_TEST(random_damage_never_accepted)
     build_small(&w, &mem);
     cscalp_ckpt_reader r;
     char why[WHY_CAP];
-    pt_rng g = {77};
+    tu_rng g = {77};
     uint8_t *b = malloc(w.len + 16);
     ck_assert_ptr_nonnull(b);
     for (int t = 0; t < 20000; t++) {
         size_t n = w.len;
         memcpy(b, w.data, w.len);
         memset(b + w.len, 0, 16);
-        const size_t edits = 1 + pt_below(&g, 8);
+        const size_t edits = 1 + tu_below(&g, 8);
         for (size_t e = 0; e < edits; e++)
-            b[pt_below(&g, w.len)] = (uint8_t)pt_next(&g);
+            b[tu_below(&g, w.len)] = (uint8_t)tu_next(&g);
         if (t % 4 == 0)
-            n = pt_below(&g, w.len + 17);
+            n = tu_below(&g, w.len + 17);
         if (n == w.len && memcmp(b, w.data, n) == 0)
             continue;
         const int rc = parse_copy(b, n, &r, why);
@@ -746,4 +746,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void) { return pt_run(suite()); }
+int main(void) { return tu_run(suite()); }

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "persist/checkpoint.h"
-#include "persist_util.h"
+#include "test_util.h"
 #include "util/alloc.h"
 #include "util/bytes.h"
 
@@ -574,8 +574,8 @@ START_TEST(read_allocation)
     char path[PATH_MAX], why[WHY_CAP];
     in_dir(path, "engine.ckpt");
     put_file(path, old_bytes, sizeof old_bytes);
-    pt_alloc st = {0, 0, 1};
-    cscalp_allocator mem = pt_allocator(&st);
+    tu_alloc st = {0, 0, 1};
+    cscalp_allocator mem = tu_allocator(&st);
     void *data = NULL;
     size_t len = 0;
     ck_assert_int_eq(cscalp_ckpt_read_file(&mem, path, 1000, &data, &len, why, sizeof why),
@@ -589,7 +589,7 @@ START_TEST(read_allocation)
     cscalp_mem_free(&mem, data);
     ck_assert_int_eq(st.live, 0);
 
-    cscalp_allocator broken = {NULL, pt_free_fn, &st};
+    cscalp_allocator broken = {NULL, tu_free_fn, &st};
     ck_assert_int_eq(cscalp_ckpt_read_file(&broken, path, 1000, &data, &len, why, sizeof why),
                      CSCALP_EINVAL);
     ck_assert_int_eq(cscalp_ckpt_read_file(NULL, NULL, 1000, &data, &len, why, sizeof why),
@@ -629,4 +629,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void) { return pt_run(suite()); }
+int main(void) { return tu_run(suite()); }

@@ -7,7 +7,7 @@
  * - incremental equals one-shot, for random splits into many pieces. */
 #include <string.h>
 
-#include "persist_util.h"
+#include "test_util.h"
 #include "util/crc32c.h"
 
 /* The definition, one bit at a time: reflected polynomial 0x82F63B78,
@@ -84,13 +84,13 @@ END_TEST
 
 START_TEST(random_against_bitwise)
 {
-    pt_rng g = {1};
+    tu_rng g = {1};
     static uint8_t buf[4096 + 8];
     for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = (uint8_t)pt_next(&g);
+        buf[i] = (uint8_t)tu_next(&g);
     for (int t = 0; t < 3000; t++) {
-        const size_t off = pt_below(&g, 8);
-        const size_t n = t < 100 ? (size_t)t : pt_below(&g, 4097);
+        const size_t off = tu_below(&g, 8);
+        const size_t n = t < 100 ? (size_t)t : tu_below(&g, 4097);
         ck_assert_uint_eq(cscalp_crc32c(0, buf + off, n), crc_bitwise(buf + off, n));
     }
 }
@@ -98,19 +98,19 @@ END_TEST
 
 START_TEST(incremental_equals_one_shot)
 {
-    pt_rng g = {2};
+    tu_rng g = {2};
     static uint8_t buf[2000];
     for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = (uint8_t)pt_next(&g);
+        buf[i] = (uint8_t)tu_next(&g);
     for (int t = 0; t < 2000; t++) {
-        const size_t n = pt_below(&g, sizeof buf + 1);
+        const size_t n = tu_below(&g, sizeof buf + 1);
         const uint32_t whole = cscalp_crc32c(0, buf, n);
         uint32_t crc = 0;
         size_t at = 0;
         while (at < n) {
             /* Pieces of 0..40 bytes, so empty pieces and pieces both
              * shorter and longer than a slicing block all occur. */
-            size_t piece = pt_below(&g, 41);
+            size_t piece = tu_below(&g, 41);
             if (piece > n - at)
                 piece = n - at;
             crc = cscalp_crc32c(crc, buf + at, piece);
@@ -136,4 +136,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void) { return pt_run(suite()); }
+int main(void) { return tu_run(suite()); }

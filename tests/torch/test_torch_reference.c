@@ -403,7 +403,7 @@ typedef struct worst {
 static void compare(worst *wr, const float *got, const float *want, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        const double g = got[i], e = want[i];
+        const double g = (double)got[i], e = (double)want[i];
         const double d = fabs(g - e) / fmax(1.0, fabs(e));
         if (!(d <= wr->err)) { /* NaN counts as worst */
             wr->err = isnan(d) ? HUGE_VAL : d;
@@ -462,10 +462,10 @@ START_TEST(test_batched)
     compare(&wp, probs, w.probs, (size_t)B * CSCALP_NN_CLASSES);
 
     /* Data loss and gradient (with L2) on batch 0. */
-    double loss = NAN;
+    double loss = (double)NAN;
     rc = cscalp_nn_gradient(t, params, w.x, w.regime, w.labels, B, &w.hp, &loss);
     ck_assert_msg(rc == CSCALP_OK, "cscalp_nn_gradient: %d", rc);
-    compare1(&wl, loss, w.loss[0], 0);
+    compare1(&wl, loss, (double)w.loss[0], 0);
     compare(&wg, cscalp_nn_trainer_grad(t), w.grad, w.P);
     for (size_t i = 0; i < w.P; i++)
         ck_assert_msg(params[i] == w.init[i], "cscalp_nn_gradient changed parameter %zu", i);
@@ -474,11 +474,11 @@ START_TEST(test_batched)
     cscalp_nn_trainer_reset(t);
     for (uint32_t s = 0; s < w.S; s++) {
         const size_t row = (size_t)s * B;
-        loss = NAN;
+        loss = (double)NAN;
         rc = cscalp_nn_train_step(t, params, w.x + row * w.D, w.regime + row * w.E,
                                   w.labels + row, B, &w.hp, &loss);
         ck_assert_msg(rc == CSCALP_OK, "cscalp_nn_train_step %u: %d", s, rc);
-        compare1(&ws, loss, w.step_loss[s], s);
+        compare1(&ws, loss, (double)w.step_loss[s], s);
     }
     ck_assert_msg(cscalp_nn_trainer_steps(t) == w.S, "trainer counts %llu steps, expected %u",
                   (unsigned long long)cscalp_nn_trainer_steps(t), w.S);

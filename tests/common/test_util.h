@@ -1,9 +1,9 @@
-/* Helpers shared by the tests/persist suites: a test-side random generator
+/* Helpers shared by the test suites: a test-side random generator
  * (splitmix64, independent of src/util/rng.c), a counting allocator that
  * can fail at the k-th call, and the Check runner. Header-only (static
  * inline) so each test is one translation unit. */
-#ifndef CSCALP_TESTS_PERSIST_UTIL_H
-#define CSCALP_TESTS_PERSIST_UTIL_H
+#ifndef CSCALP_TESTS_TEST_UTIL_H
+#define CSCALP_TESTS_TEST_UTIL_H
 
 #include <check.h>
 #include <stdint.h>
@@ -11,11 +11,11 @@
 
 #include "cryptoscalp.h"
 
-typedef struct pt_rng {
+typedef struct tu_rng {
     uint64_t s;
-} pt_rng;
+} tu_rng;
 
-static inline uint64_t pt_next(pt_rng *g)
+static inline uint64_t tu_next(tu_rng *g)
 {
     uint64_t z = (g->s += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -23,18 +23,23 @@ static inline uint64_t pt_next(pt_rng *g)
     return z ^ (z >> 31);
 }
 
+/* [0, 1) with 53 random bits. */
+static inline double tu_uniform(tu_rng *g) { return (double)(tu_next(g) >> 11) * 0x1p-53; }
+
+static inline int tu_int(tu_rng *g, int n) { return (int)(tu_next(g) % (uint64_t)n); }
+
 /* Uniform in [0, n). */
-static inline size_t pt_below(pt_rng *g, size_t n) { return (size_t)(pt_next(g) % n); }
+static inline size_t tu_below(tu_rng *g, size_t n) { return (size_t)(tu_next(g) % n); }
 
 /* Allocator that counts live blocks and fails the fail_at-th call (0 =
  * never). */
-typedef struct pt_alloc {
+typedef struct tu_alloc {
     long calls, live, fail_at;
-} pt_alloc;
+} tu_alloc;
 
-static inline void *pt_alloc_fn(void *opaque, size_t size)
+static inline void *tu_alloc_fn(void *opaque, size_t size)
 {
-    pt_alloc *st = opaque;
+    tu_alloc *st = opaque;
     if (++st->calls == st->fail_at)
         return NULL;
     void *p = malloc(size);
@@ -43,22 +48,22 @@ static inline void *pt_alloc_fn(void *opaque, size_t size)
     return p;
 }
 
-static inline void pt_free_fn(void *opaque, void *ptr)
+static inline void tu_free_fn(void *opaque, void *ptr)
 {
-    pt_alloc *st = opaque;
+    tu_alloc *st = opaque;
     if (ptr == NULL)
         return;
     st->live--;
     free(ptr);
 }
 
-static inline cscalp_allocator pt_allocator(pt_alloc *st)
+static inline cscalp_allocator tu_allocator(tu_alloc *st)
 {
-    cscalp_allocator a = {pt_alloc_fn, pt_free_fn, st};
+    cscalp_allocator a = {tu_alloc_fn, tu_free_fn, st};
     return a;
 }
 
-static inline int pt_run(Suite *s)
+static inline int tu_run(Suite *s)
 {
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
