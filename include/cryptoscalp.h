@@ -383,9 +383,11 @@ typedef struct cscalp_signal {
     double probabilities[3];   /**< by cscalp_class; sum to 1 */
     double expected_move_bps;  /**< expected mid move over the horizon (bps) */
     double confidence;         /**< 1 - entropy / ln 3: 0 uniform, 1 certain */
-    int32_t regime;            /**< most probable regime (0 while there is one) */
+    int32_t regime;            /**< current regime, 0 = calmest (docs/regime.md); 0
+                                    until the regime model is warm */
     int32_t autonomy;          /**< cscalp_autonomy in force */
-    double regime_probability; /**< its posterior probability */
+    double regime_probability; /**< its filtered posterior probability (1/K
+                                    while the regime model warms up) */
     double target_position;    /**< contracts, signed; 0 until the policy exists */
     uint64_t model_version;    /**< 1 when initialised; +1 per published update */
 } cscalp_signal;
@@ -444,7 +446,7 @@ CSCALP_API int cscalp_adapt(cscalp_engine *engine, uint32_t budget_steps,
  *  configuration, the feed's state, the features and their normalisers,
  *  the live, challenger and fallback models, the optimiser's state, the
  *  replay buffer, the samples waiting for labels, the drift detectors, the
- *  scores and every counter. Not saved: the health callback (register it
+ *  scores, the regime model and every counter. Not saved: the health callback (register it
  *  again after opening). The file is replaced atomically: written to
  *  "<path>.tmp.<pid>", fsynced, renamed over `path`, then the directory is
  *  fsynced; on failure an existing file at `path` is left as it was. Raises
@@ -545,8 +547,11 @@ typedef enum cscalp_event_code {
                                              from (pending or learner queue
                                              full); the message has the count */
     CSCALP_EVENT_CHECKPOINT_SAVED = 12, /**< cscalp_save wrote a checkpoint */
-    CSCALP_EVENT_CHECKPOINT_FAILED = 13 /**< cscalp_save could not write one;
+    CSCALP_EVENT_CHECKPOINT_FAILED = 13, /**< cscalp_save could not write one;
                                              the previous file is intact */
+    CSCALP_EVENT_REGIME_CHANGED = 14     /**< the current regime changed (INFO,
+                                             component REGIME): "regime FROM -> TO
+                                             (posterior P)"; docs/regime.md */
 } cscalp_event_code;
 
 /** What the engine did about it; values are pinned. */

@@ -18,6 +18,7 @@
 #include "nn/nn.h"
 #include "persist/checkpoint.h"
 #include "persist/config.h"
+#include "regime/regime.h"
 #include "util/alloc.h"
 #include "util/json_writer.h"
 
@@ -37,7 +38,9 @@ struct cscalp_engine {
     const cscalp_nn_backend *backend;
     cscalp_learn *learn;
     float *model_input;
-    float regime_posterior[CSCALP_NN_MAX_EXPERTS];
+    /* The regime model (docs/regime.md): its posterior is the expert
+     * gate's regime input. */
+    cscalp_regime *regime;
     uint64_t inferences;
     uint64_t inference_failures;
 
@@ -150,6 +153,25 @@ static void learn_config_of(const cscalp_config *c, cscalp_learn_config *lc)
     lc->drift_boost_samples = (uint32_t)c->learn_drift_boost_samples;
 }
 
+static void regime_config_of(const cscalp_config *c, cscalp_regime_config *rc)
+{
+    memset(rc, 0, sizeof *rc);
+    rc->states = (uint32_t)c->model_expert_count;
+    rc->warmup = (uint32_t)c->regime_warmup_steps;
+    rc->stay_probability = c->regime_stay_probability;
+    rc->transition_prior = c->regime_transition_prior_steps;
+    rc->interval_ns = c->regime_interval_ms * 1000000;
+    rc->half_life = c->regime_half_life_steps;
+    rc->change_probability = c->regime_change_probability;
+    rc->confirm_steps = (uint32_t)c->regime_confirm_steps;
+    rc->size_count = (uint32_t)c->regime_size_factors.count;
+    rc->band_count = (uint32_t)c->regime_entry_band_bps.count;
+    rc->leverage_count = (uint32_t)c->regime_max_leverage_factors.count;
+    memcpy(rc->size_factors, c->regime_size_factors.values, sizeof rc->size_factors);
+    memcpy(rc->entry_band_bps, c->regime_entry_band_bps.values, sizeof rc->entry_band_bps);
+    memcpy(rc->max_leverage, c->regime_max_leverage_factors.values, sizeof rc->max_leverage);
+}
+
 static void apply_config(cscalp_engine *e)
 {
     const cscalp_config *c = &e->cfg;
@@ -163,6 +185,11 @@ static void apply_config(cscalp_engine *e)
         cscalp_learn_config lc;
         learn_config_of(c, &lc);
         cscalp_learn_set_config(e->learn, &lc);
+    }
+    if (e->regime != NULL) {
+        cscalp_regime_config rc;
+        regime_config_of(c, &rc);
+        cscalp_regime_set_config(e->regime, &rc);
     }
 }
 
@@ -225,17 +252,19 @@ static int model_create(cscalp_engine *e, char *why, size_t cap)
     rc = cscalp_learn_create(&e->mem, &lc, &e->arch, e->backend, NULL, &e->learn, why, cap);
     if (rc != CSCALP_OK)
         return rc;
-    /* No regime model yet: every regime equally likely, so the gate's prior
-     * term is constant and the gate decides alone (docs/model.md). */
-    for (uint32_t r = 0; r < e->arch.experts; r++)
-        e->regime_posterior[r] = 1.0f / (float)e->arch.experts;
-    return CSCALP_OK;
+    /* One regime per expert head. Until the regime model is ready its
+     * posterior is uniform: the gate's regime term is constant and the
+     * gate decides from the trunk alone (docs/model.md). */
+    cscalp_regime_config regc;
+    regime_config_of(&e->cfg, &regc);
+    return cscalp_regime_create(&e->mem, &regc, &e->regime, why, cap);
 }
 
 static void destroy(cscalp_engine *e)
 {
     const cscalp_allocator mem = e->mem;
     cscalp_learn_destroy(e->learn);
+    cscalp_regime_destroy(e->regime);
     cscalp_mem_free(&mem, e->model_input);
     cscalp_mem_free(&mem, e->last_error);
     cscalp_mem_free(&mem, e->features);
@@ -428,6 +457,26 @@ static void before_event(cscalp_engine *e, int64_t event_ns, int64_t at_ns)
     }
 }
 
+/* A regime step on the grid (docs/regime.md), from the raw features at t;
+ * a change of the current regime is an INFO health event. */
+static void regime_step(cscalp_engine *e, int64_t at_ns)
+{
+    double raw[CSCALP_FEATURE_COUNT];
+    cscalp_features_eval(e->features, e->feed, at_ns, raw);
+    /* The observations use 60 s windows: steps before they cover a full
+     * minute of market would describe the start of the data, not a regime. */
+    const int warm = e->feed->has_top && cscalp_features_warm(e->features) &&
+                     cscalp_features_history_ns(e->features, at_ns) >= 60 * 1000000000LL;
+    cscalp_regime_change change;
+    if (!cscalp_regime_step(e->regime, at_ns, raw, warm, &change))
+        return;
+    char msg[160];
+    snprintf(msg, sizeof msg, "regime %u -> %u (posterior %.3f)", change.from, change.to,
+             change.probability);
+    cscalp_health_emit(&e->health, at_ns, CSCALP_SEVERITY_INFO, CSCALP_COMPONENT_REGIME,
+                       CSCALP_EVENT_REGIME_CHANGED, CSCALP_OK, CSCALP_ACTION_APPLIED, msg);
+}
+
 /* Work after the feed applied an event: a quote or book (`moved_top`)
  * moves the mid the labels follow; then a decision sample when one is due,
  * on exactly the input cscalp_infer would see now. */
@@ -438,6 +487,8 @@ static void after_event(cscalp_engine *e, int64_t at_ns, int moved_top)
         const double mid = 0.5 * (feed->top.bid + feed->top.ask);
         cscalp_learn_on_mid(e->learn, at_ns, mid);
     }
+    if (cscalp_regime_due(e->regime, at_ns))
+        regime_step(e, at_ns);
     if (cscalp_learn_sample_due(e->learn, at_ns)) {
         double half_spread_bps = 0.0;
         if (feed->has_top) {
@@ -447,7 +498,8 @@ static void after_event(cscalp_engine *e, int64_t at_ns, int moved_top)
         cscalp_features_model_input(e->features, feed, at_ns,
                                     (uint32_t)e->cfg.model_lag_count, e->model_input);
         cscalp_learn_take_sample(e->learn, at_ns, half_spread_bps, e->model_input,
-                                 e->regime_posterior, cscalp_features_warm(e->features));
+                                 cscalp_regime_gate(e->regime),
+                                 cscalp_features_warm(e->features));
     }
     drain_learn_events(e);
 }
@@ -677,7 +729,7 @@ int cscalp_infer(cscalp_engine *e, cscalp_signal *signal)
     cscalp_features_model_input(e->features, e->feed, now, (uint32_t)e->cfg.model_lag_count,
                                 e->model_input);
     cscalp_learn_prediction out;
-    cscalp_learn_predict(e->learn, e->model_input, e->regime_posterior, &out);
+    cscalp_learn_predict(e->learn, e->model_input, cscalp_regime_gate(e->regime), &out);
     /* Renormalised in double so the three sum to 1 to the last bit a host
      * can see; float rounding leaves them a few ulps off. */
     const double total = (double)out.probs[0] + (double)out.probs[1] + (double)out.probs[2];
@@ -709,8 +761,8 @@ int cscalp_infer(cscalp_engine *e, cscalp_signal *signal)
             entropy -= s.probabilities[c] * log(s.probabilities[c]);
     s.confidence = 1.0 - entropy / log(3.0);
     s.confidence = s.confidence < 0.0 ? 0.0 : s.confidence;
-    s.regime = 0;
-    s.regime_probability = 1.0;
+    s.regime = (int32_t)cscalp_regime_current(e->regime);
+    s.regime_probability = cscalp_regime_current_probability(e->regime);
     s.autonomy = CSCALP_AUTONOMY_MANUAL;
     s.target_position = 0.0;
     s.model_version = out.version;
@@ -760,7 +812,8 @@ enum {
     SECTION_HEALTH = 3,
     SECTION_FEED = 4,
     SECTION_FEATURES = 5,
-    SECTION_LEARN = 6
+    SECTION_LEARN = 6,
+    SECTION_REGIME = 7
 };
 
 /* No checkpoint this library writes comes near this; a bigger file is
@@ -811,6 +864,9 @@ static int build_checkpoint(cscalp_engine *e, cscalp_wbuf *w, char *why, size_t 
     cscalp_ckpt_end_section(&cw);
     cscalp_ckpt_begin_section(&cw, SECTION_LEARN);
     cscalp_learn_save(e->learn, w);
+    cscalp_ckpt_end_section(&cw);
+    cscalp_ckpt_begin_section(&cw, SECTION_REGIME);
+    cscalp_regime_save(e->regime, w);
     cscalp_ckpt_end_section(&cw);
     const int rc = cscalp_ckpt_finish(&cw);
     if (rc != CSCALP_OK || w->failed) {
@@ -976,6 +1032,10 @@ static int open_from_bytes(const cscalp_allocator *mem, const void *data, size_t
     if (rc == CSCALP_OK &&
         (rc = load_section(&rd, SECTION_LEARN, "learn", &r, why, cap)) == CSCALP_OK)
         rc = section_done(&r, "learn", cscalp_learn_load(e->learn, &r, why, cap), why, cap);
+    if (rc == CSCALP_OK &&
+        (rc = load_section(&rd, SECTION_REGIME, "regime", &r, why, cap)) == CSCALP_OK)
+        rc = section_done(&r, "regime", cscalp_regime_load(e->regime, &r, why, cap), why,
+                          cap);
     if (rc == CSCALP_OK)
         rc = cscalp_learn_start(e->learn, why, cap);
     if (rc != CSCALP_OK) {
@@ -1110,6 +1170,7 @@ int cscalp_stats_json(const cscalp_engine *e, char *buf, size_t cap, size_t *nee
     cscalp_jw_end_object(&w);
 
     cscalp_learn_write_stats(e->learn, &w);
+    cscalp_regime_write_stats(e->regime, &w);
 
     cscalp_jw_begin_object(&w, "engine");
     cscalp_jw_uint(&w, "health_events", e->health.events_total);

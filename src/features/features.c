@@ -300,6 +300,11 @@ int cscalp_features_warm(const cscalp_feature_state *f)
     return f->norm.samples >= f->norm.warmup && f->norm.samples > 0;
 }
 
+int64_t cscalp_features_history_ns(const cscalp_feature_state *f, int64_t t_ns)
+{
+    return f->has_first_top && t_ns > f->first_top_ns ? t_ns - f->first_top_ns : 0;
+}
+
 void cscalp_features_model_input(const cscalp_feature_state *f, const cscalp_feed *feed,
                                  int64_t t_ns, uint32_t lag_count, float *out)
 {

@@ -80,6 +80,11 @@ void cscalp_features_normalize(const cscalp_feature_state *f,
 /* 1 once the normaliser has taken its warm-up samples (z-scores non-zero). */
 int cscalp_features_warm(const cscalp_feature_state *f);
 
+/* How long the features have watched the market at t_ns: time since the
+ * first top of book (0 before one). A window feature of length w covers
+ * only market time once this reaches w. */
+int64_t cscalp_features_history_ns(const cscalp_feature_state *f, int64_t t_ns);
+
 /* The model input at t_ns: the normalised vector now, then lag_count - 1
  * earlier ones from the normalisation grid (zeros before they exist), as
  * lag_count * CSCALP_FEATURE_COUNT floats. lag_count in 1..CSCALP_MAX_LAGS.

@@ -16,6 +16,12 @@
 static const char *const activation_choices[] = {"relu", "silu", NULL};
 static const char *const backend_choices[] = {"auto", "cpu", "blas", NULL};
 static const int64_t default_hidden_sizes[] = {64, 64};
+/* Per regime, calm → violent (docs/regime.md, "Per-regime parameters"). */
+static const double default_regime_size_factors[] = {1.0, 0.6, 0.25};
+static const double default_regime_entry_band_bps[] = {0.0, 1.0, 3.0};
+static const double default_regime_max_leverage_factors[] = {5.0, 3.0, 1.0};
+
+#define DOUBLE_LIST_KEY(path_, field_, defaults_, min_, max_, doc_)                 { .path = path_, .type = CSCALP_CONFIG_DOUBLE_LIST,                               .offset = offsetof(cscalp_config, field_), .min = min_, .max = max_,            .default_dlist = defaults_,                                                     .default_list_len = sizeof defaults_ / sizeof defaults_[0],                     .list_min_len = 1, .list_max_len = CSCALP_CONFIG_LIST_MAX, .doc = doc_ }
 static const char *const learn_mode_choices[] = {"off", "inline", "async", NULL};
 static const char *const label_choices[] = {"point", "smoothed", NULL};
 static const char *const band_choices[] = {"cost", "fixed", "quantile", NULL};
@@ -170,6 +176,32 @@ static const cscalp_config_key config_keys[] = {
      .offset = offsetof(cscalp_config, model_seed), .default_value = 1, .min = 0,
      .max = 9007199254740991.0, .fixed_at_open = 1,
      .doc = "seed of the weight initialisation (any integer in [0, 2^53))"},
+    KEY("regime.change_probability", CSCALP_CONFIG_DOUBLE, regime_change_probability, 0.8,
+        0.5, 1, 0,
+        "posterior a new regime needs before it becomes the current one (probability)"),
+    KEY("regime.confirm_steps", CSCALP_CONFIG_INT, regime_confirm_steps, 5, 1, 1e6, 0,
+        "regime steps in a row another regime must lead before it becomes current "
+        "(regime steps)"),
+    DOUBLE_LIST_KEY("regime.entry_band_bps", regime_entry_band_bps,
+                    default_regime_entry_band_bps, 0, 10000,
+                    "per regime, calm first: edge beyond costs an entry needs (bps)"),
+    KEY("regime.half_life_steps", CSCALP_CONFIG_DOUBLE, regime_half_life_steps, 21600, 1,
+        1e9, 0, "memory of the regime model's online EM (regime steps)"),
+    KEY("regime.interval_ms", CSCALP_CONFIG_INT, regime_interval_ms, 1000, 1, 3600e3, 0,
+        "event-time grid of regime steps (ms)"),
+    DOUBLE_LIST_KEY("regime.max_leverage_factors", regime_max_leverage_factors,
+                    default_regime_max_leverage_factors, 0, 125,
+                    "per regime, calm first: most notional per unit of equity (factor)"),
+    DOUBLE_LIST_KEY("regime.size_factors", regime_size_factors, default_regime_size_factors,
+                    0, 10, "per regime, calm first: multiplier of position size (factor)"),
+    FIXED_KEY("regime.stay_probability", CSCALP_CONFIG_DOUBLE, regime_stay_probability, 0.995,
+              0.5, 0.999999,
+              "prior probability that a regime step stays in its regime (probability)"),
+    FIXED_KEY("regime.transition_prior_steps", CSCALP_CONFIG_DOUBLE,
+              regime_transition_prior_steps, 100, 0, 1e9,
+              "weight of that prior in each transition row (regime steps)"),
+    FIXED_KEY("regime.warmup_steps", CSCALP_CONFIG_INT, regime_warmup_steps, 600, 16, 1e6,
+              "regime steps observed before the regime model starts (regime steps)"),
 };
 
 #define KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
@@ -192,6 +224,8 @@ static size_t field_size(const cscalp_config_key *k)
     switch (k->type) {
     case CSCALP_CONFIG_INT_LIST:
         return sizeof(cscalp_config_int_list);
+    case CSCALP_CONFIG_DOUBLE_LIST:
+        return sizeof(cscalp_config_double_list);
     case CSCALP_CONFIG_DOUBLE:
         return sizeof(double);
     default:
@@ -221,6 +255,11 @@ void cscalp_config_defaults(cscalp_config *cfg)
             cscalp_config_int_list list = {(int64_t)k->default_list_len, {0}};
             for (size_t j = 0; j < k->default_list_len; j++)
                 list.values[j] = k->default_list[j];
+            memcpy(field(cfg, k), &list, sizeof list);
+        } else if (k->type == CSCALP_CONFIG_DOUBLE_LIST) {
+            cscalp_config_double_list list = {(int64_t)k->default_list_len, {0}};
+            for (size_t j = 0; j < k->default_list_len; j++)
+                list.values[j] = k->default_dlist[j];
             memcpy(field(cfg, k), &list, sizeof list);
         } else if (k->type == CSCALP_CONFIG_INT || k->type == CSCALP_CONFIG_CHOICE) {
             int64_t v = (int64_t)k->default_value;
@@ -302,8 +341,10 @@ static int set_list(cscalp_config *cfg, const cscalp_config_key *k, const cJSON 
                     const char *path, char *err, size_t cap)
 {
     char why[160];
+    const int integer = k->type == CSCALP_CONFIG_INT_LIST;
     if (!cJSON_IsArray(item))
-        return fail(err, cap, CSCALP_ECONFIG_TYPE, path, "expected an array of integers");
+        return fail(err, cap, CSCALP_ECONFIG_TYPE, path,
+                    integer ? "expected an array of integers" : "expected an array of numbers");
     const int n = cJSON_GetArraySize(item);
     if (n < (int)k->list_min_len || n > (int)k->list_max_len) {
         snprintf(why, sizeof why, "must have %zu to %zu elements, got %d", k->list_min_len,
@@ -311,18 +352,24 @@ static int set_list(cscalp_config *cfg, const cscalp_config_key *k, const cJSON 
         return fail(err, cap, CSCALP_ECONFIG_RANGE, path, why);
     }
     cscalp_config_int_list list = {n, {0}};
+    cscalp_config_double_list dlist = {n, {0}};
     int j = 0;
     for (const cJSON *el = item->child; el != NULL; el = el->next, j++) {
         char el_path[160];
         snprintf(el_path, sizeof el_path, "%s[%d]", path, j);
         if (!cJSON_IsNumber(el))
-            return fail(err, cap, CSCALP_ECONFIG_TYPE, el_path, "expected an integer");
-        const int rc = check_number(k, 1, el->valuedouble, el_path, err, cap);
+            return fail(err, cap, CSCALP_ECONFIG_TYPE, el_path,
+                        integer ? "expected an integer" : "expected a number");
+        const int rc = check_number(k, integer, el->valuedouble, el_path, err, cap);
         if (rc != CSCALP_OK)
             return rc;
         list.values[j] = (int64_t)el->valuedouble;
+        dlist.values[j] = el->valuedouble;
     }
-    memcpy(field(cfg, k), &list, sizeof list);
+    if (integer)
+        memcpy(field(cfg, k), &list, sizeof list);
+    else
+        memcpy(field(cfg, k), &dlist, sizeof dlist);
     return CSCALP_OK;
 }
 
@@ -332,7 +379,7 @@ static int set_value(cscalp_config *cfg, const cscalp_config_key *k,
 {
     if (k->type == CSCALP_CONFIG_CHOICE)
         return set_choice(cfg, k, item, path, err, cap);
-    if (k->type == CSCALP_CONFIG_INT_LIST)
+    if (k->type == CSCALP_CONFIG_INT_LIST || k->type == CSCALP_CONFIG_DOUBLE_LIST)
         return set_list(cfg, k, item, path, err, cap);
     if (!cJSON_IsNumber(item))
         return fail(err, cap, CSCALP_ECONFIG_TYPE, path,
@@ -426,6 +473,13 @@ int cscalp_config_write_json(const cscalp_config *cfg, char *buf, size_t cap,
             cscalp_jw_begin_array(&w, dot + 1);
             for (int64_t j = 0; j < list.count; j++)
                 cscalp_jw_int(&w, NULL, list.values[j]);
+            cscalp_jw_end_array(&w);
+        } else if (k->type == CSCALP_CONFIG_DOUBLE_LIST) {
+            cscalp_config_double_list list;
+            memcpy(&list, (const char *)cfg + k->offset, sizeof list);
+            cscalp_jw_begin_array(&w, dot + 1);
+            for (int64_t j = 0; j < list.count; j++)
+                cscalp_jw_double(&w, NULL, list.values[j]);
             cscalp_jw_end_array(&w);
         } else if (k->type == CSCALP_CONFIG_CHOICE) {
             cscalp_jw_string(&w, dot + 1, k->choices[(int64_t)field_value(cfg, k)]);

@@ -14,6 +14,12 @@ typedef struct cscalp_config_int_list {
     int64_t values[CSCALP_CONFIG_LIST_MAX];
 } cscalp_config_int_list;
 
+/* A number-array value ([1, 0.6, 0.25]). */
+typedef struct cscalp_config_double_list {
+    int64_t count;
+    double values[CSCALP_CONFIG_LIST_MAX];
+} cscalp_config_double_list;
+
 /* Choices of the string-valued keys, stored as their index. */
 typedef enum cscalp_config_activation {
     CSCALP_CONFIG_ACTIVATION_RELU = 0,
@@ -93,13 +99,24 @@ typedef struct cscalp_config {
     double learn_drift_ph_lambda_sigma;
     double learn_drift_adwin_delta;
     int64_t learn_async_queue;
+    int64_t regime_interval_ms;
+    int64_t regime_warmup_steps;
+    double regime_half_life_steps;
+    double regime_stay_probability;
+    double regime_transition_prior_steps;
+    double regime_change_probability;
+    int64_t regime_confirm_steps;
+    cscalp_config_double_list regime_size_factors;
+    cscalp_config_double_list regime_entry_band_bps;
+    cscalp_config_double_list regime_max_leverage_factors;
 } cscalp_config;
 
 typedef enum cscalp_config_type {
     CSCALP_CONFIG_INT,
     CSCALP_CONFIG_DOUBLE,
     CSCALP_CONFIG_CHOICE,  /* a string from `choices`, stored as its index (int64) */
-    CSCALP_CONFIG_INT_LIST /* an array of integers in [min, max] */
+    CSCALP_CONFIG_INT_LIST,   /* an array of integers in [min, max] */
+    CSCALP_CONFIG_DOUBLE_LIST /* an array of numbers in [min, max] */
 } cscalp_config_type;
 
 typedef struct cscalp_config_key {
@@ -113,8 +130,9 @@ typedef struct cscalp_config_key {
     const char *doc;       /* one line: meaning and unit */
     const char *const *choices;  /* CHOICE: NULL-terminated names */
     const int64_t *default_list; /* INT_LIST: default values */
-    size_t default_list_len;
-    size_t list_min_len, list_max_len; /* INT_LIST: element count range */
+    const double *default_dlist; /* DOUBLE_LIST: default values */
+    size_t default_list_len;     /* either list */
+    size_t list_min_len, list_max_len; /* lists: element count range */
     int fixed_at_open;           /* cscalp_configure may not change it */
 } cscalp_config_key;
 

@@ -1,20 +1,32 @@
 #!/bin/sh
 # exports: the shared library exports exactly the names the version script
-# lists, which are exactly the functions the public header declares with
-# CSCALP_API (and the header declares no function without it); every export
+# lists, which are exactly the functions the public headers declare with
+# CSCALP_API (and no header declares a function without it); every export
 # carries the version node the map puts it under; the SONAME is
 # libcryptoscalp.so.<CSCALP_VERSION_MAJOR>; the static archive defines no
 # global symbol outside the cscalp_ namespace (it is linked into hosts); every
 # version node of the map is named in CHANGELOG.md (the ABI grows by nodes,
 # and each growth gets a CHANGELOG line).
 #
-# usage: check-exports.sh LIB.so LIB.a HEADER MAPFILE CHANGELOG [CC [CC_ARGS...]]
-# CC (the C compiler command) is used only to preprocess the header, so that
+# usage: check-exports.sh LIB.so LIB.a MAPFILE CHANGELOG HEADER... [-- CC [CC_ARGS...]]
+# The first HEADER is cryptoscalp.h (it defines CSCALP_VERSION_MAJOR); the
+# others are the further public headers (cryptoscalp_sim.h). CC (the C
+# compiler command) is used only to preprocess the headers, so that
 # declarations are read after comments and macros are gone; without it that
 # one check is skipped.
 set -eu
-so=$1 archive=$2 header=$3 map=$4 changelog=$5
-shift 5
+so=$1 archive=$2 map=$3 changelog=$4
+shift 4
+# The header paths are split on blanks (they are the source tree's own).
+headers=""
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    headers="$headers $1"
+    shift
+done
+if [ $# -gt 0 ]; then shift; fi
+[ -n "$headers" ] || { echo "usage: check-exports.sh LIB.so LIB.a MAPFILE CHANGELOG HEADER... [-- CC...]"; exit 2; }
+# shellcheck disable=SC2086
+header=$(set -- $headers; echo "$1")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cscalp-exports.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 fail=0
@@ -99,15 +111,24 @@ globs=$(grep '[*?[]' "$tmp/map.names" || true)
 bad_nodes=$(grep -v '^CSCALP_[0-9][0-9]*\.[0-9][0-9]*$' "$tmp/map.nodes" || true)
 [ -z "$bad_nodes" ] || problem "version nodes not named CSCALP_<major>.<minor>: $bad_nodes"
 
-# ---- (c) functions declared with CSCALP_API in the header -----------------
-strip_comments "$header" | tr '\n' ' ' | grep -o 'CSCALP_API[^;(]*(' |
-    sed -E 's/[[:space:]]*\($//; s/.*[^A-Za-z0-9_]([A-Za-z_][A-Za-z0-9_]*)$/\1/' |
-    grep -E '^cscalp_[a-z0-9_]+$' | sort -u > "$tmp/header.names" || true
+# ---- (c) functions declared with CSCALP_API in the headers ----------------
+for h in $headers; do
+    strip_comments "$h" | tr '\n' ' ' | grep -o 'CSCALP_API[^;(]*(' |
+        sed -E 's/[[:space:]]*\($//; s/.*[^A-Za-z0-9_]([A-Za-z_][A-Za-z0-9_]*)$/\1/' |
+        grep -E '^cscalp_[a-z0-9_]+$' || true
+done | sort -u > "$tmp/header.names"
 
-# ---- (d) every function the header declares, after preprocessing ----------
+# ---- (d) every function the headers declare, after preprocessing ----------
+# Each header is read on its own; only the lines that come from it count (a
+# header that includes cryptoscalp.h does not declare its functions again).
+: > "$tmp/header.declared.all"
 if [ $# -gt 0 ]; then
-    if "$@" -E -x c "$header" > "$tmp/header.i" 2> "$tmp/cpp.err"; then
-        awk -v hdr="$header" '
+    for h in $headers; do
+        if ! "$@" -E -x c "$h" > "$tmp/header.i" 2> "$tmp/cpp.err"; then
+            problem "$h does not preprocess: $(cat "$tmp/cpp.err")"
+            continue
+        fi
+        awk -v hdr="$h" '
             function handle(s,    name) {
                 if (s ~ /^[ \t]*typedef[ \t]/) return
                 gsub(/__attribute__ *\(\([^()]*(\([^()]*\))?[^()]*\)\)/, " ", s)
@@ -129,18 +150,17 @@ if [ $# -gt 0 ]; then
                     if (c == ";" && depth == 0) { handle(stmt); stmt = "" }
                     else stmt = stmt c
                 }
-            }' "$tmp/header.i" | sort -u > "$tmp/header.declared"
-        compare "$tmp/header.names" "declared-with-CSCALP_API" "$tmp/header.declared" "declared-in-header"
-    else
-        problem "the header does not preprocess: $(cat "$tmp/cpp.err")"
-    fi
+            }' "$tmp/header.i" >> "$tmp/header.declared.all"
+    done
+    sort -u "$tmp/header.declared.all" > "$tmp/header.declared"
+    compare "$tmp/header.names" "declared-with-CSCALP_API" "$tmp/header.declared" "declared-in-header"
 else
     echo "note: no compiler given; not checking for functions declared without CSCALP_API"
 fi
 
 # ---- the three sets are one set --------------------------------------------
 compare "$tmp/so.names" "exported" "$tmp/map.names" "map"
-compare "$tmp/map.names" "map" "$tmp/header.names" "header"
+compare "$tmp/map.names" "map" "$tmp/header.names" "headers"
 
 # ---- version nodes ----------------------------------------------------------
 # Each export's default version is the node the map lists it under (so a
@@ -178,6 +198,6 @@ outside=$(grep -v -e "^cscalp_" "$tmp/ar.globals" | tr "\n" " " || true)
 [ -z "$outside" ] || problem "libcryptoscalp.a defines globals outside cscalp_* (they can clash with a host's symbols): $outside"
 
 if [ $fail -eq 0 ]; then
-    echo "OK: $(wc -l < "$tmp/so.names") exports == map == header; nodes: $(tr '\n' ' ' < "$tmp/map.nodes")SONAME $soname; $(wc -l < "$tmp/ar.globals") globals in the static archive, all cscalp_*"
+    echo "OK: $(wc -l < "$tmp/so.names") exports == map == headers; nodes: $(tr '\n' ' ' < "$tmp/map.nodes")SONAME $soname; $(wc -l < "$tmp/ar.globals") globals in the static archive, all cscalp_*"
 fi
 exit $fail

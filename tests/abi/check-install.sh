@@ -1,10 +1,11 @@
 #!/bin/sh
 # install_consumer: `meson install` staged into a private DESTDIR holds the
-# header, libcryptoscalp.so.1 (+ the .so link), libcryptoscalp.a and
-# cryptoscalp.pc; a consumer built with nothing but
-# `pkg-config --cflags --libs cryptoscalp` links against the staged shared
-# library (not some other copy), opens an engine, pushes a quote and prints
-# the version; the same consumer links statically against the staged archive
+# headers (cryptoscalp.h, cryptoscalp_sim.h), libcryptoscalp.so.1 (+ the .so
+# link), libcryptoscalp.a and cryptoscalp.pc; a consumer built with nothing
+# but `pkg-config --cflags --libs cryptoscalp` links against the staged shared
+# library (not some other copy), opens an engine, pushes a quote made by the
+# synthetic market and prints the version; the same consumer links
+# statically against the staged archive
 # with `pkg-config --static` (Libs.private / Requires.private are complete).
 #
 # usage: check-install.sh BUILD_DIR SANITIZE CC [CC_ARGS...]
@@ -32,27 +33,33 @@ fi
 
 fail=0
 find_one() { find "$root" -name "$1" | head -n 1; }
-for f in cryptoscalp.h libcryptoscalp.so libcryptoscalp.so.1 libcryptoscalp.a cryptoscalp.pc; do
+for f in cryptoscalp.h cryptoscalp_sim.h libcryptoscalp.so libcryptoscalp.so.1 libcryptoscalp.a cryptoscalp.pc; do
     [ -n "$(find_one "$f")" ] || { echo "FAIL: $f is not installed"; fail=1; }
 done
 [ $fail -eq 0 ] || { (cd "$root" && find . -type f -o -type l); exit 1; }
-case $(find_one cryptoscalp.h) in
-    */include/cryptoscalp.h) ;;
-    *) echo "FAIL: cryptoscalp.h is installed outside an include/ directory"; exit 1 ;;
-esac
+for f in cryptoscalp.h cryptoscalp_sim.h; do
+    case $(find_one $f) in
+        */include/$f) ;;
+        *) echo "FAIL: $f is installed outside an include/ directory"; exit 1 ;;
+    esac
+done
 pcdir=$(dirname "$(find_one cryptoscalp.pc)")
 libdir=$(dirname "$(find_one libcryptoscalp.so.1)")
-echo "staged: $(cd "$root" && find . -name 'cryptoscalp.h' -o -name 'libcryptoscalp.*' -o -name cryptoscalp.pc | sort | tr '\n' ' ')"
+echo "staged: $(cd "$root" && find . -name 'cryptoscalp*.h' -o -name 'libcryptoscalp.*' -o -name cryptoscalp.pc | sort | tr '\n' ' ')"
 
 cat > "$stage/consumer.c" <<'C'
 #include <cryptoscalp.h>
+#include <cryptoscalp_sim.h>
 
 #include <stdio.h>
+#include <string.h>
 
 int main(void)
 {
     cscalp_engine *engine = NULL;
-    cscalp_quote quote = {1000000000, 100.0, 2.0, 100.5, 3.0};
+    cscalp_sim_market *market = NULL;
+    cscalp_sim_market_config cfg;
+    cscalp_sim_market_event ev;
     const char *names[64];
     double raw[64];
     size_t count = 0;
@@ -62,12 +69,23 @@ int main(void)
         printf("header 0x%06x, library 0x%06x\n", (unsigned)CSCALP_VERSION_HEX, cscalp_version());
         return 1;
     }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = sizeof cfg;
+    memset(&ev, 0, sizeof ev);
+    ev.size = sizeof ev;
+    if (cscalp_sim_market_config_init(&cfg) != CSCALP_OK ||
+        cscalp_sim_market_open(&market, &cfg, NULL, NULL, 0) != CSCALP_OK ||
+        cscalp_sim_market_next(market, &ev) != CSCALP_OK || ev.kind != CSCALP_KIND_QUOTE) {
+        printf("synthetic market: no opening quote\n");
+        return 1;
+    }
+    cscalp_sim_market_close(market);
     rc = cscalp_open(&engine, NULL);
     if (rc != CSCALP_OK) {
         printf("cscalp_open: %s\n", cscalp_strerror(rc));
         return 1;
     }
-    rc = cscalp_push_quote(engine, &quote);
+    rc = cscalp_push_quote(engine, &ev.quote);
     if (rc == CSCALP_OK)
         rc = cscalp_features(engine, raw, NULL, 64, &count);
     if (rc == CSCALP_OK)
@@ -77,7 +95,7 @@ int main(void)
         cscalp_close(engine);
         return 1;
     }
-    printf("libcryptoscalp %s: engine open, quote pushed, %s = %g, %zu features\n",
+    printf("libcryptoscalp %s: engine open, simulated quote pushed, %s = %g, %zu features\n",
            cscalp_version_string(), names[0], raw[0], count);
     cscalp_close(engine);
     return 0;

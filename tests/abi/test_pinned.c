@@ -11,6 +11,7 @@
  * Size-prefixed output structs may grow at the end: then their size here
  * changes too, on purpose, with the ABI baseline and a CHANGELOG line. */
 #include "cryptoscalp.h"
+#include "cryptoscalp_sim.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -90,6 +91,7 @@ static const struct {
     PIN(CSCALP_KIND_BOOK, 2),
     PIN(CSCALP_KIND_FUNDING, 3),
     PIN(CSCALP_KIND_COUNT, 4),
+    PIN(CSCALP_SIM_MAX_REGIMES, 8),
 };
 #undef PIN
 
@@ -167,6 +169,48 @@ static const struct {
     OFF(cscalp_signal, regime_probability, 64),
     OFF(cscalp_signal, target_position, 72),
     OFF(cscalp_signal, model_version, 80),
+    SIZE(cscalp_sim_regime, 128),
+    OFF(cscalp_sim_regime, mean_duration_s, 0),
+    OFF(cscalp_sim_regime, drift_bps_per_s, 8),
+    OFF(cscalp_sim_regime, vol_bps_per_sqrt_s, 16),
+    OFF(cscalp_sim_regime, spread_bps, 24),
+    OFF(cscalp_sim_regime, trades_per_s, 32),
+    OFF(cscalp_sim_regime, flow_autocorrelation, 40),
+    OFF(cscalp_sim_regime, flow_drift_bias, 48),
+    OFF(cscalp_sim_regime, drift_sign_random, 56),
+    OFF(cscalp_sim_regime, reserved, 60),
+    OFF(cscalp_sim_regime, next_regime_weight, 64),
+    SIZE(cscalp_sim_market_config, 1136),
+    OFF(cscalp_sim_market_config, size, 0),
+    OFF(cscalp_sim_market_config, regime_count, 4),
+    OFF(cscalp_sim_market_config, seed, 8),
+    OFF(cscalp_sim_market_config, start_time_ns, 16),
+    OFF(cscalp_sim_market_config, start_price, 24),
+    OFF(cscalp_sim_market_config, tick_size, 32),
+    OFF(cscalp_sim_market_config, lot_size_contracts, 40),
+    OFF(cscalp_sim_market_config, quotes_per_s, 48),
+    OFF(cscalp_sim_market_config, books_per_s, 56),
+    OFF(cscalp_sim_market_config, book_levels, 64),
+    OFF(cscalp_sim_market_config, book_level_spacing_ticks, 68),
+    OFF(cscalp_sim_market_config, quote_size_mean_contracts, 72),
+    OFF(cscalp_sim_market_config, trade_size_mean_contracts, 80),
+    OFF(cscalp_sim_market_config, size_log_sd, 88),
+    OFF(cscalp_sim_market_config, depth_size_growth_per_level, 96),
+    OFF(cscalp_sim_market_config, start_regime, 104),
+    OFF(cscalp_sim_market_config, reserved, 108),
+    OFF(cscalp_sim_market_config, regimes, 112),
+    SIZE(cscalp_sim_market_event, 1744),
+    OFF(cscalp_sim_market_event, size, 0),
+    OFF(cscalp_sim_market_event, kind, 4),
+    OFF(cscalp_sim_market_event, ts_ns, 8),
+    OFF(cscalp_sim_market_event, index, 16),
+    OFF(cscalp_sim_market_event, regime, 24),
+    OFF(cscalp_sim_market_event, reserved, 28),
+    OFF(cscalp_sim_market_event, mid, 32),
+    OFF(cscalp_sim_market_event, drift_bps_per_s, 40),
+    OFF(cscalp_sim_market_event, trade, 48),
+    OFF(cscalp_sim_market_event, quote, 88),
+    OFF(cscalp_sim_market_event, book, 128),
 };
 #undef SIZE
 #undef OFF

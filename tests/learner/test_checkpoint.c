@@ -72,7 +72,8 @@ static void push_quotes(cscalp_engine *e, uint64_t *state, int64_t *t, int n)
     "\"learn\":{\"horizon_ms\":200,\"sample_interval_ms\":50,\"band\":\"fixed\","    \
     "\"band_bps\":1,\"max_pending_samples\":8,\"replay_capacity_samples\":8,"        \
     "\"batch_samples\":2,\"min_replay_samples\":2,\"score_window_samples\":10,"      \
-    "\"replay_recent_samples\":4}}"
+    "\"replay_recent_samples\":4},"                                               \
+    "\"regime\":{\"interval_ms\":50,\"warmup_steps\":16}}"
 
 static unsigned char *small_checkpoint(size_t *len)
 {
@@ -305,7 +306,8 @@ START_TEST(resume_equivalence_on_a_real_capture)
                          "\"learn\":{\"horizon_ms\":2000,\"sample_interval_ms\":100,"
                          "\"score_window_samples\":100,\"min_replay_samples\":64,"
                          "\"band\":\"quantile\",\"label\":\"smoothed\","
-                         "\"band_warmup_samples\":50}}";
+                         "\"band_warmup_samples\":50},"
+                         "\"regime\":{\"interval_ms\":100,\"warmup_steps\":100}}";
     char path[] = "/tmp/cscalp-resume-XXXXXX";
     const int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
@@ -328,6 +330,11 @@ START_TEST(resume_equivalence_on_a_real_capture)
         cscalp_signal sb = infer(b);
         ck_assert_int_eq(memcmp(&sb, &sa[i], sizeof sb), 0);
     }
+    /* the regime model is past its warm-up when the checkpoint is taken */
+    static char st[1 << 16];
+    ck_assert_int_eq(cscalp_stats_json(b, st, sizeof st, NULL), CSCALP_OK);
+    ck_assert_msg(strstr(st, "\"regime\":{\"states\":3,\"ready\":true") != NULL, "%.300s",
+                  strstr(st, "\"regime\""));
     ck_assert_int_eq(cscalp_save(b, path), CSCALP_OK);
     cscalp_close(b);
     char err[512];

@@ -110,7 +110,7 @@ START_TEST(configure_applies_all_or_nothing)
     ck_assert_int_eq(ev.count, 2);
     ck_assert_int_eq(ev.last.event, CSCALP_EVENT_CONFIG_CHANGED);
 
-    char stats[2048];
+    char stats[16384];
     ck_assert_int_eq(cscalp_stats_json(e, stats, sizeof stats, NULL), CSCALP_OK);
     ck_assert_ptr_nonnull(strstr(stats, "\"config_rejected\":1"));
     ck_assert_ptr_nonnull(strstr(stats, "\"config_changes\":1"));

@@ -299,7 +299,7 @@ START_TEST(null_arguments_are_refused_and_reported)
     ck_assert_int_eq(cscalp_push_quotes(fx.e, &q, 1, 0x80, NULL), CSCALP_EINVAL);
     ck_assert_ptr_nonnull(strstr(cscalp_last_error(fx.e), "flags"));
     ck_assert_str_eq(cscalp_last_error(NULL), "engine is NULL");
-    char stats[2048];
+    char stats[16384];
     ck_assert_int_eq(cscalp_stats_json(fx.e, stats, sizeof stats, NULL), CSCALP_OK);
     ck_assert_ptr_nonnull(strstr(stats, "\"api_errors\":5"));
 }
@@ -389,7 +389,7 @@ START_TEST(book_levels_beyond_the_config_are_not_kept)
     features_now(raw);
     /* depth_imbalance_5 over two kept levels per side: (1+2 - (2+3)) / 8 */
     ck_assert_double_eq_tol(raw[3], -2.0 / 8.0, 1e-15);
-    char stats[2048];
+    char stats[16384];
     cscalp_stats_json(fx.e, stats, sizeof stats, NULL);
     ck_assert_ptr_nonnull(strstr(stats, "\"book_levels_kept\":2"));
 }
