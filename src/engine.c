@@ -153,6 +153,11 @@ static void learn_config_of(const cscalp_config *c, cscalp_learn_config *lc)
     lc->drift_boost_samples = (uint32_t)c->learn_drift_boost_samples;
 }
 
+_Static_assert(CSCALP_REGIME_LIST_MAX == CSCALP_CONFIG_LIST_MAX,
+               "per-regime lists are copied whole from the configuration");
+_Static_assert(CSCALP_HMM_MAX_STATES >= CSCALP_NN_MAX_EXPERTS,
+               "one regime per expert head, whatever model.expert_count allows");
+
 static void regime_config_of(const cscalp_config *c, cscalp_regime_config *rc)
 {
     memset(rc, 0, sizeof *rc);

@@ -21,7 +21,12 @@ static const double default_regime_size_factors[] = {1.0, 0.6, 0.25};
 static const double default_regime_entry_band_bps[] = {0.0, 1.0, 3.0};
 static const double default_regime_max_leverage_factors[] = {5.0, 3.0, 1.0};
 
-#define DOUBLE_LIST_KEY(path_, field_, defaults_, min_, max_, doc_)                 { .path = path_, .type = CSCALP_CONFIG_DOUBLE_LIST,                               .offset = offsetof(cscalp_config, field_), .min = min_, .max = max_,            .default_dlist = defaults_,                                                     .default_list_len = sizeof defaults_ / sizeof defaults_[0],                     .list_min_len = 1, .list_max_len = CSCALP_CONFIG_LIST_MAX, .doc = doc_ }
+#define DOUBLE_LIST_KEY(path_, field_, defaults_, min_, max_, doc_)             \
+    { .path = path_, .type = CSCALP_CONFIG_DOUBLE_LIST,                         \
+      .offset = offsetof(cscalp_config, field_), .min = min_, .max = max_,      \
+      .default_dlist = defaults_,                                               \
+      .default_list_len = sizeof defaults_ / sizeof defaults_[0],               \
+      .list_min_len = 1, .list_max_len = CSCALP_CONFIG_LIST_MAX, .doc = doc_ }
 static const char *const learn_mode_choices[] = {"off", "inline", "async", NULL};
 static const char *const label_choices[] = {"point", "smoothed", NULL};
 static const char *const band_choices[] = {"cost", "fixed", "quantile", NULL};

@@ -53,6 +53,9 @@ struct cscalp_hmm {
     uint32_t streak;
     double streak_sum[D_MAX], streak_sq[D_MAX];
     uint64_t births;
+    /* new_of_old[k]: where the state that was k before the latest step
+     * is now (re-orderings and births move states; docs/regime.md). */
+    uint32_t new_of_old[K_MAX];
     /* Prior variance per dimension: the warm-up's pooled within-group
      * variance. Every state's variance is pulled towards it with the
      * weight of VARIANCE_PRIOR_STEPS observations. */
@@ -123,6 +126,7 @@ int cscalp_hmm_create(const cscalp_allocator *mem, const cscalp_hmm_params *p,
         return CSCALP_ENOMEM;
     }
     for (uint32_t k = 0; k < h->K; k++) {
+        h->new_of_old[k] = k;
         h->post[k] = 1.0 / h->K;
         for (uint32_t j = 0; j < h->K; j++)
             h->trans[k * h->K + j] = prior_transition(h, k, j);
@@ -212,13 +216,42 @@ int cscalp_hmm_set_params(cscalp_hmm *h, const double *means, const double *vari
 
 /* ------------------------------------------------------------- warm-up */
 
-static int key_cmp(const void *a, const void *b)
+/* Ties by arrival: a total order, so the sort's result is unique. */
+static int key_less(const warm_key *x, const warm_key *y)
 {
-    const warm_key *x = a, *y = b;
     if (x->value != y->value)
-        return x->value < y->value ? -1 : 1;
-    /* ties by arrival: a total order, so every qsort gives the same result */
-    return x->index < y->index ? -1 : x->index > y->index;
+        return x->value < y->value;
+    return x->index < y->index;
+}
+
+static void sift_down(warm_key *k, uint32_t root, uint32_t n)
+{
+    for (;;) {
+        uint32_t child = 2 * root + 1;
+        if (child >= n)
+            return;
+        if (child + 1 < n && key_less(&k[child], &k[child + 1]))
+            child++;
+        if (!key_less(&k[root], &k[child]))
+            return;
+        const warm_key t = k[root];
+        k[root] = k[child];
+        k[child] = t;
+        root = child;
+    }
+}
+
+/* Heap sort in place: no allocation (qsort may call malloc), O(n log n). */
+static void sort_keys(warm_key *k, uint32_t n)
+{
+    for (uint32_t i = n / 2; i-- > 0;)
+        sift_down(k, i, n);
+    for (uint32_t end = n; end-- > 1;) {
+        const warm_key t = k[0];
+        k[0] = k[end];
+        k[end] = t;
+        sift_down(k, 0, end);
+    }
 }
 
 /* States from the warm-up observations by k-means (Lloyd) on the
@@ -226,8 +259,10 @@ static int key_cmp(const void *a, const void *b)
  * by dimension 0 and cut into K groups of equal size, KMEANS_ROUNDS rounds
  * at most. Equal-size groups alone put two states inside a regime that
  * fills most of the warm-up; k-means moves them to where the data is.
- * Each cluster's mean, variance and share start its state; an empty
- * cluster keeps its equal-size group. */
+ * Each cluster's mean, variance and share start its state; a cluster left
+ * empty keeps its last centre, the warm-up's variance and a weight of one
+ * observation. Cost, once: O(n log n + 50·n·K·D) for n warm-up
+ * observations (0.4 M operations with the defaults). */
 #define KMEANS_ROUNDS 50
 
 static void init_from_warmup(cscalp_hmm *h)
@@ -253,7 +288,7 @@ static void init_from_warmup(cscalp_hmm *h)
         h->keys[i].value = x[(size_t)i * D];
         h->keys[i].index = i;
     }
-    qsort(h->keys, n, sizeof *h->keys, key_cmp);
+    sort_keys(h->keys, n);
     double centre[K_MAX * D_MAX];
     for (uint32_t k = 0; k < K; k++) {
         const uint32_t lo = (uint32_t)((uint64_t)k * n / K);
@@ -267,6 +302,7 @@ static void init_from_warmup(cscalp_hmm *h)
     }
     /* Lloyd rounds; ties go to the lower cluster id (deterministic). The
      * sort keys have served: their memory holds the cluster labels. */
+    _Static_assert(sizeof(warm_key) >= sizeof(uint32_t), "labels live in the sort keys");
     uint32_t *label = (uint32_t *)(void *)h->keys;
     for (uint32_t round = 0; round < KMEANS_ROUNDS; round++) {
         int changed = round == 0;
@@ -392,6 +428,12 @@ static void reorder(cscalp_hmm *h)
     memcpy(h->st, st, sizeof st);
     memcpy(h->post, post, sizeof post);
     memcpy(h->s0, s0, sizeof s0);
+    /* order[a] is the state now at a: compose into the step's mapping. */
+    uint32_t now_at[K_MAX];
+    for (uint32_t a = 0; a < K; a++)
+        now_at[order[a]] = a;
+    for (uint32_t k = 0; k < K; k++)
+        h->new_of_old[k] = now_at[h->new_of_old[k]];
     h->reorders++;
 }
 
@@ -559,6 +601,15 @@ static int maybe_birth(cscalp_hmm *h, const double *x)
     h->s0[b] = w;
     for (uint32_t j = 0; j < K; j++)
         h->st[b * K + j] = w * prior_transition(h, b, j);
+    /* ... and every state can move into it, as the prior says, even with no
+     * prior weight in the rows (regime.transition_prior_steps = 0). */
+    for (uint32_t k = 0; k < K; k++)
+        if (k != b)
+            h->st[k * K + b] = w * h->s0[k] * prior_transition(h, k, b);
+    /* What was b lives on in a. */
+    for (uint32_t k = 0; k < K; k++)
+        if (h->new_of_old[k] == b)
+            h->new_of_old[k] = a;
     /* Transitions from the statistics and the prior, as in em_update. */
     const double mem_steps = memory + n;
     for (uint32_t k = 0; k < K; k++) {
@@ -635,6 +686,8 @@ int cscalp_hmm_step(cscalp_hmm *h, const double *x)
     for (uint32_t d = 0; d < h->D; d++)
         if (!isfinite(x[d]))
             return CSCALP_ENONFINITE;
+    for (uint32_t k = 0; k < h->K; k++)
+        h->new_of_old[k] = k;
     h->steps++;
     if (!h->ready) {
         memcpy(h->warm + (size_t)h->warm_count * h->D, x, h->D * sizeof *x);
@@ -658,6 +711,7 @@ const double *cscalp_hmm_transition(const cscalp_hmm *h) { return h->trans; }
 uint64_t cscalp_hmm_steps(const cscalp_hmm *h) { return h->steps; }
 uint64_t cscalp_hmm_reorders(const cscalp_hmm *h) { return h->reorders; }
 uint64_t cscalp_hmm_births(const cscalp_hmm *h) { return h->births; }
+const uint32_t *cscalp_hmm_moves(const cscalp_hmm *h) { return h->new_of_old; }
 double cscalp_hmm_last_log_likelihood(const cscalp_hmm *h) { return h->last_ll; }
 
 uint32_t cscalp_hmm_map_state(const cscalp_hmm *h)
@@ -741,7 +795,8 @@ int cscalp_hmm_load(cscalp_hmm *h, cscalp_rbuf *r, char *why, size_t cap)
     const uint32_t warm_count = cscalp_get_u32(r);
     if (r->failed)
         FAIL("regime: the section ends early");
-    if (ready > 1 || (ready ? warm_count != 0 : warm_count >= warmup) || warm_count > t.steps)
+    if (ready > 1 || (ready ? warm_count != 0 : warm_count >= warmup) || warm_count > t.steps ||
+        (!ready && (warm_count != t.steps || t.em_steps != 0)) || t.em_steps > t.steps)
         FAIL("regime: warm-up state damaged (ready %u, %u of %u observations)", ready,
              warm_count, warmup);
     if (!all_finite(t.means, (size_t)K * D) || !all_finite(t.vars, (size_t)K * D) ||

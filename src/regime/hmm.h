@@ -8,8 +8,9 @@
  * Life of a model:
  *   warm-up   the first `warmup` observations are stored; the posterior is
  *             uniform. At the last one the states are initialised from
- *             them: sorted by dimension 0 and cut into K groups of equal
- *             size, each group's mean and variance start its state.
+ *             them by k-means on the standardised observations, started
+ *             from K equal groups along dimension 0 (one-off cost
+ *             O(n log n + 50·n·K·D), no allocation).
  *   running   every observation: predict (posterior × transitions), weigh
  *             by the emission densities, normalise (the filtered
  *             posterior); then, when learning, one stepwise-EM update of
@@ -82,6 +83,9 @@ uint64_t cscalp_hmm_steps(const cscalp_hmm *h);
 uint64_t cscalp_hmm_reorders(const cscalp_hmm *h);
 /* States born from runs of outliers (docs/regime.md, "Births"). */
 uint64_t cscalp_hmm_births(const cscalp_hmm *h);
+/* Where each state of before the latest cscalp_hmm_step is now: K ids.
+ * Re-orderings permute the states; a birth merges one into another. */
+const uint32_t *cscalp_hmm_moves(const cscalp_hmm *h);
 /* ln p(x_t | x_1..t-1) of the latest observation (NaN during warm-up). */
 double cscalp_hmm_last_log_likelihood(const cscalp_hmm *h);
 

@@ -23,8 +23,9 @@ struct cscalp_regime {
     int has_next;
     int64_t next_ns;
     uint32_t current;
+    int has_current; /* set at the first step after warm-up */
     uint32_t candidate, candidate_steps; /* a challenger to `current` and its run */
-    uint64_t changes, skipped_warmup;
+    uint64_t changes, skipped_warmup, skipped_nonfinite;
     float gate[CSCALP_HMM_MAX_STATES];
 };
 
@@ -79,6 +80,10 @@ void cscalp_regime_destroy(cscalp_regime *r)
 void cscalp_regime_set_config(cscalp_regime *r, const cscalp_regime_config *cfg)
 {
     cscalp_regime_config next = r->cfg;
+    /* A new grid starts at the next event, not when the old one's next
+     * point comes (which could be an hour away). */
+    if (cfg->interval_ns != r->cfg.interval_ns)
+        r->has_next = 0;
     next.interval_ns = cfg->interval_ns;
     next.half_life = cfg->half_life;
     next.change_probability = cfg->change_probability;
@@ -96,6 +101,14 @@ void cscalp_regime_set_config(cscalp_regime *r, const cscalp_regime_config *cfg)
 int cscalp_regime_due(const cscalp_regime *r, int64_t t_ns)
 {
     return !r->has_next || t_ns >= r->next_ns;
+}
+
+/* The five raw features the observations use, all finite? */
+static int inputs_finite(const double *f)
+{
+    return isfinite(f[F_RVOL_10S]) && isfinite(f[F_RVOL_60S]) &&
+           isfinite(f[F_RETURN_60S_BPS]) && isfinite(f[F_SPREAD_BPS]) &&
+           isfinite(f[F_TRADE_COUNT_10S]);
 }
 
 /* The four observations of the header, from the raw feature vector.
@@ -122,13 +135,30 @@ int cscalp_regime_step(cscalp_regime *r, int64_t t_ns, const double *raw_feature
         r->skipped_warmup++;
         return 0;
     }
+    if (!inputs_finite(raw_features)) {
+        r->skipped_nonfinite++;
+        return 0; /* the model stays as it was */
+    }
     double x[CSCALP_REGIME_OBSERVATIONS];
     observe(raw_features, x);
-    if (cscalp_hmm_step(r->hmm, x) != CSCALP_OK)
-        return 0; /* a non-finite feature: the model stays as it was */
+    if (cscalp_hmm_step(r->hmm, x) != CSCALP_OK) {
+        r->skipped_nonfinite++;
+        return 0;
+    }
     gate_update(r);
     if (!cscalp_hmm_ready(r->hmm))
         return 0;
+    /* The states may have moved (re-ordered, or merged by a birth): the
+     * current regime and its challenger follow theirs. */
+    const uint32_t *moved = cscalp_hmm_moves(r->hmm);
+    r->current = moved[r->current];
+    r->candidate = moved[r->candidate];
+    if (!r->has_current) {
+        /* The first regime is the model's first answer, not a change. */
+        r->has_current = 1;
+        r->current = cscalp_hmm_map_state(r->hmm);
+        return 0;
+    }
     /* Hysteresis: another regime becomes current only once its posterior
      * reaches regime.change_probability, so a posterior hovering around
      * one half between two regimes does not flip the id at every step. */
@@ -174,8 +204,10 @@ static double per_regime(const double *values, uint32_t count, uint32_t k)
 void cscalp_regime_policy_now(const cscalp_regime *r, cscalp_regime_policy *out)
 {
     memset(out, 0, sizeof *out);
+    const double *post = cscalp_hmm_posterior(r->hmm);
+    const int ready = cscalp_hmm_ready(r->hmm);
     for (uint32_t k = 0; k < r->cfg.states; k++) {
-        const double w = (double)r->gate[k];
+        const double w = ready ? post[k] : 1.0 / r->cfg.states;
         out->size_factor += w * per_regime(r->cfg.size_factors, r->cfg.size_count, k);
         out->entry_band_bps += w * per_regime(r->cfg.entry_band_bps, r->cfg.band_count, k);
         out->max_leverage += w * per_regime(r->cfg.max_leverage, r->cfg.leverage_count, k);
@@ -203,14 +235,16 @@ void cscalp_regime_write_stats(const cscalp_regime *r, cscalp_json_writer *w)
     cscalp_jw_bool(w, "ready", cscalp_hmm_ready(r->hmm));
     cscalp_jw_uint(w, "steps", cscalp_hmm_steps(r->hmm));
     cscalp_jw_uint(w, "skipped_warmup", r->skipped_warmup);
+    cscalp_jw_uint(w, "skipped_nonfinite", r->skipped_nonfinite);
     cscalp_jw_uint(w, "current", r->current);
     cscalp_jw_double(w, "current_probability", cscalp_regime_current_probability(r));
     cscalp_jw_uint(w, "changes", r->changes);
     cscalp_jw_uint(w, "reorders", cscalp_hmm_reorders(r->hmm));
     cscalp_jw_uint(w, "births", cscalp_hmm_births(r->hmm));
     cscalp_jw_begin_array(w, "posterior");
+    const double *post = cscalp_hmm_posterior(r->hmm);
     for (uint32_t k = 0; k < K; k++)
-        cscalp_jw_double(w, NULL, (double)r->gate[k]);
+        cscalp_jw_double(w, NULL, cscalp_hmm_ready(r->hmm) ? post[k] : 1.0 / K);
     cscalp_jw_end_array(w);
     cscalp_jw_begin_array(w, "observations");
     for (uint32_t d = 0; d < D; d++)
@@ -234,10 +268,12 @@ void cscalp_regime_save(const cscalp_regime *r, cscalp_wbuf *w)
     cscalp_put_u32(w, (uint32_t)r->has_next);
     cscalp_put_i64(w, r->next_ns);
     cscalp_put_u32(w, r->current);
+    cscalp_put_u32(w, (uint32_t)r->has_current);
     cscalp_put_u32(w, r->candidate);
     cscalp_put_u32(w, r->candidate_steps);
     cscalp_put_u64(w, r->changes);
     cscalp_put_u64(w, r->skipped_warmup);
+    cscalp_put_u64(w, r->skipped_nonfinite);
     cscalp_hmm_save(r->hmm, w);
 }
 
@@ -246,11 +282,13 @@ int cscalp_regime_load(cscalp_regime *r, cscalp_rbuf *in, char *why, size_t cap)
     const uint32_t has_next = cscalp_get_u32(in);
     const int64_t next_ns = cscalp_get_i64(in);
     const uint32_t current = cscalp_get_u32(in);
+    const uint32_t has_current = cscalp_get_u32(in);
     const uint32_t candidate = cscalp_get_u32(in);
     const uint32_t candidate_steps = cscalp_get_u32(in);
     const uint64_t changes = cscalp_get_u64(in);
     const uint64_t skipped = cscalp_get_u64(in);
-    if (in->failed || has_next > 1 || current >= r->cfg.states ||
+    const uint64_t skipped_nonfinite = cscalp_get_u64(in);
+    if (in->failed || has_next > 1 || has_current > 1 || current >= r->cfg.states ||
         candidate >= r->cfg.states || candidate_steps > 1000000) {
         snprintf(why, cap, "regime: grid or current regime damaged (current %u of %u)",
                  current, r->cfg.states);
@@ -262,10 +300,12 @@ int cscalp_regime_load(cscalp_regime *r, cscalp_rbuf *in, char *why, size_t cap)
     r->has_next = (int)has_next;
     r->next_ns = next_ns;
     r->current = current;
+    r->has_current = (int)has_current;
     r->candidate = candidate;
     r->candidate_steps = candidate_steps;
     r->changes = changes;
     r->skipped_warmup = skipped;
+    r->skipped_nonfinite = skipped_nonfinite;
     gate_update(r);
     return CSCALP_OK;
 }

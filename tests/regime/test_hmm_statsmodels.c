@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture_lexer.h"
 #include "regime/hmm.h"
 #include "test_util.h"
 #include "util/alloc.h"
@@ -82,28 +83,6 @@ typedef struct fixture {
     section s[MAX_SECTIONS];
 } fixture;
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
-/* A loader error naming the file and, when > 0, the line; returns -1. */
-static int fail_at(char *err, size_t cap, const char *path, int line, const char *fmt, ...)
-    PRINTF_LIKE(5, 6);
-static int fail_at(char *err, size_t cap, const char *path, int line, const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (line > 0)
-        snprintf(err, cap, "%s:%d: malformed fixture: %s", path, line, what);
-    else
-        snprintf(err, cap, "%s: malformed fixture: %s", path, what);
-    return -1;
-}
 
 static void fixture_free(fixture *f)
 {
@@ -112,122 +91,75 @@ static void fixture_free(fixture *f)
     f->n = 0;
 }
 
-/* Whitespace-separated tokens, '#' comments to the end of the line (also
- * right after a token); `line` is the line of the token last returned. */
-typedef struct lexer {
-    char *p;
-    int line;
-    int newline_pending; /* the last token ended at a '\n' */
-    int comment_pending; /* the last token ended at a '#' */
-} lexer;
-
-static char *next_token(lexer *lx)
-{
-    char *p = lx->p;
-    lx->line += lx->newline_pending;
-    lx->newline_pending = 0;
-    if (lx->comment_pending)
-        while (*p && *p != '\n')
-            p++;
-    lx->comment_pending = 0;
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-            lx->line += *p++ == '\n';
-        if (*p != '#')
-            break;
-        while (*p && *p != '\n')
-            p++;
-    }
-    if (*p == '\0') {
-        lx->p = p;
-        return NULL;
-    }
-    char *tok = p;
-    while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '#')
-        p++;
-    if (*p) {
-        lx->newline_pending = *p == '\n';
-        lx->comment_pending = *p == '#';
-        *p++ = '\0';
-    }
-    lx->p = p;
-    return tok;
-}
-
 static int is_name(const char *t)
 {
-    if (!*t || strlen(t) >= sizeof(((section *)0)->name))
-        return 0;
-    for (; *t; t++)
-        if (!((*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') || *t == '_'))
-            return 0;
-    return 1;
+    return fx_is_name(t, sizeof(((section *)0)->name));
 }
 
 /* Parses `text` (modified in place). 0, or -1 with `err`. */
 static int fixture_parse(char *text, const char *path, fixture *f, char *err, size_t cap)
 {
     memset(f, 0, sizeof *f);
-    lexer lx = {text, 1, 0, 0};
-    char *magic = next_token(&lx);
-    char *version = magic ? next_token(&lx) : NULL;
+    fx_lexer lx = fx_lexer_init(text);
+    char *magic = fx_next_token(&lx);
+    char *version = magic ? fx_next_token(&lx) : NULL;
     if (magic == NULL || strcmp(magic, MAGIC) != 0 || version == NULL ||
         strcmp(version, MAGIC_VERSION) != 0)
-        return fail_at(err, cap, path, lx.line,
+        return fx_fail(err, cap, path, lx.line,
                        "expected the magic line '" MAGIC " " MAGIC_VERSION "'");
     char *tok;
-    while ((tok = next_token(&lx)) != NULL) {
+    while ((tok = fx_next_token(&lx)) != NULL) {
         const int at = lx.line;
         if (strcmp(tok, "end") == 0) {
-            if ((tok = next_token(&lx)) != NULL)
-                return fail_at(err, cap, path, lx.line, "'%.40s' after 'end'", tok);
+            if ((tok = fx_next_token(&lx)) != NULL)
+                return fx_fail(err, cap, path, lx.line, "'%.40s' after 'end'", tok);
             return 0;
         }
         if (!is_name(tok))
-            return fail_at(err, cap, path, at,
+            return fx_fail(err, cap, path, at,
                            "expected a section header 'NAME COUNT', got '%.40s'", tok);
         for (int i = 0; i < f->n; i++)
             if (strcmp(f->s[i].name, tok) == 0)
-                return fail_at(err, cap, path, at, "duplicate section '%s'", tok);
+                return fx_fail(err, cap, path, at, "duplicate section '%s'", tok);
         if (f->n == MAX_SECTIONS)
-            return fail_at(err, cap, path, at, "more than %d sections", MAX_SECTIONS);
+            return fx_fail(err, cap, path, at, "more than %d sections", MAX_SECTIONS);
         section *s = &f->s[f->n];
         snprintf(s->name, sizeof s->name, "%s", tok);
         s->line = at;
-        char *ct = next_token(&lx), *endp = NULL;
+        char *ct = fx_next_token(&lx), *endp = NULL;
         errno = 0;
         const unsigned long long count = ct ? strtoull(ct, &endp, 10) : 0;
         if (ct == NULL || lx.line != at || !(*ct >= '0' && *ct <= '9') || *endp != '\0' ||
             errno != 0 || count > MAX_COUNT)
-            return fail_at(err, cap, path, at, "section '%s': bad count '%.40s'", s->name,
+            return fx_fail(err, cap, path, at, "section '%s': bad count '%.40s'", s->name,
                            ct ? ct : "(end of file)");
         s->count = (size_t)count;
         s->v = malloc((s->count ? s->count : 1) * sizeof *s->v);
         if (s->v == NULL)
-            return fail_at(err, cap, path, at, "out of memory");
+            return fx_fail(err, cap, path, at, "out of memory");
         f->n++;
         for (size_t i = 0; i < s->count; i++) {
-            char *vt = next_token(&lx);
+            char *vt = fx_next_token(&lx);
             if (vt == NULL)
-                return fail_at(err, cap, path, lx.line,
+                return fx_fail(err, cap, path, lx.line,
                                "section '%s': %zu of %zu values, then the end of the file",
                                s->name, i, s->count);
             errno = 0;
             endp = NULL;
             const double x = strtod(vt, &endp);
             if (endp == vt || *endp != '\0')
-                return fail_at(err, cap, path, lx.line,
+                return fx_fail(err, cap, path, lx.line,
                                "section '%s': value %zu of %zu: '%.40s' is not a number%s",
                                s->name, i, s->count, vt,
                                is_name(vt) ? " (a section name: too few values?)" : "");
             if (!isfinite(x))
-                return fail_at(err, cap, path, lx.line,
+                return fx_fail(err, cap, path, lx.line,
                                "section '%s': value %zu ('%.40s') is not finite", s->name, i,
                                vt);
             s->v[i] = x;
         }
     }
-    return fail_at(err, cap, path, lx.line, "no 'end' line");
+    return fx_fail(err, cap, path, lx.line, "no 'end' line");
 }
 
 static int fixture_load(const char *path, fixture *f, char *err, size_t cap)
@@ -253,7 +185,7 @@ static int fixture_load(const char *path, fixture *f, char *err, size_t cap)
     buf[size] = '\0';
     int rc;
     if (memchr(buf, '\0', (size_t)size) != NULL)
-        rc = fail_at(err, cap, path, 1, "NUL byte in a text file");
+        rc = fx_fail(err, cap, path, 1, "NUL byte in a text file");
     else
         rc = fixture_parse(buf, path, f, err, cap);
     free(buf);
@@ -294,12 +226,12 @@ static int data_check(regime_data *d, const char *path, char *err, size_t cap)
                                        "truth",     "log_likelihood"};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (find(f, need[i]) == NULL)
-            return fail_at(err, cap, path, 0, "section '%s' missing", need[i]);
+            return fx_fail(err, cap, path, 0, "section '%s' missing", need[i]);
     const section *steps = find(f, "steps"), *regimes = find(f, "regimes");
     if (steps->count != 1 || !integral_in(steps->v[0], 1, MAX_COUNT))
-        return fail_at(err, cap, path, steps->line, "'steps' must be one integer >= 1");
+        return fx_fail(err, cap, path, steps->line, "'steps' must be one integer >= 1");
     if (regimes->count != 1 || !integral_in(regimes->v[0], 1, CSCALP_HMM_MAX_STATES))
-        return fail_at(err, cap, path, regimes->line, "'regimes' must be one integer in 1 … %d",
+        return fx_fail(err, cap, path, regimes->line, "'regimes' must be one integer in 1 … %d",
                        CSCALP_HMM_MAX_STATES);
     d->N = (size_t)steps->v[0];
     d->K = (uint32_t)regimes->v[0];
@@ -319,32 +251,32 @@ static int data_check(regime_data *d, const char *path, char *err, size_t cap)
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const section *s = find(f, want[i].name);
         if (s->count != want[i].count)
-            return fail_at(err, cap, path, s->line, "section '%s' has %zu values, expected %zu",
+            return fx_fail(err, cap, path, s->line, "section '%s' has %zu values, expected %zu",
                            s->name, s->count, want[i].count);
         *want[i].to = s->v;
     }
     const section *ll = find(f, "log_likelihood");
     if (ll->count != 1)
-        return fail_at(err, cap, path, ll->line, "'log_likelihood' must be one number");
+        return fx_fail(err, cap, path, ll->line, "'log_likelihood' must be one number");
     d->llf = ll->v[0];
     for (uint32_t k = 0; k < d->K; k++)
         if (!(d->variances[k] > 0.0))
-            return fail_at(err, cap, path, find(f, "variances")->line,
+            return fx_fail(err, cap, path, find(f, "variances")->line,
                            "variance %u is not positive", k);
     for (size_t t = 0; t < d->N; t++) {
         if (!integral_in(d->truth[t], 0, d->K - 1))
-            return fail_at(err, cap, path, find(f, "truth")->line,
+            return fx_fail(err, cap, path, find(f, "truth")->line,
                            "truth %zu is not a regime id", t);
         double sum = 0.0;
         for (uint32_t k = 0; k < d->K; k++) {
             const double p = d->filtered[t * d->K + k];
             if (!(p >= 0.0 && p <= 1.0))
-                return fail_at(err, cap, path, find(f, "filtered")->line,
+                return fx_fail(err, cap, path, find(f, "filtered")->line,
                                "filtered probability (%zu, %u) outside [0, 1]", t, k);
             sum += p;
         }
         if (fabs(sum - 1.0) > FIXTURE_ROW_TOL)
-            return fail_at(err, cap, path, find(f, "filtered")->line,
+            return fx_fail(err, cap, path, find(f, "filtered")->line,
                            "filtered row %zu sums to %.17g", t, sum);
     }
     return 0;

@@ -18,6 +18,7 @@
 
 #include "cryptoscalp.h"
 #include "cryptoscalp_sim.h"
+#include "test_util.h"
 
 #define NS_PER_S 1000000000LL
 #define MAX_SECONDS (8 * 3600)
@@ -182,9 +183,5 @@ int main(void)
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, gating_against_a_single_head);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

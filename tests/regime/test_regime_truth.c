@@ -18,6 +18,7 @@
 
 #include "cryptoscalp.h"
 #include "cryptoscalp_sim.h"
+#include "test_util.h"
 
 #define NS_PER_S 1000000000LL
 
@@ -62,7 +63,7 @@ typedef struct truth_run {
     long switches, recognised;
     double delay_events_sum, delay_s_sum;
     double delays_s[4096];
-    long health_changes, signal_changes;
+    long health_changes, signal_changes, state_moves;
 } truth_run;
 
 static int cmp_double(const void *a, const void *b)
@@ -145,6 +146,9 @@ static void run_truth(uint64_t seed, double hours, truth_run *out)
     char stats[1 << 15];
     ck_assert_int_eq(cscalp_stats_json(e, stats, sizeof stats, NULL), CSCALP_OK);
     ck_assert_ptr_nonnull(strstr(stats, "\"ready\":true"));
+    const char *ro = strstr(stats, "\"reorders\":"), *bi = strstr(stats, "\"births\":");
+    ck_assert(ro != NULL && bi != NULL);
+    out->state_moves = strtol(ro + 11, NULL, 10) + strtol(bi + 9, NULL, 10);
     cscalp_close(e);
     cscalp_sim_market_close(m);
 }
@@ -162,12 +166,12 @@ START_TEST(filtered_regime_matches_the_truth)
     printf("{\"report\":\"regime_truth\",\"hours\":24,\"scored_steps\":%ld,\"accuracy\":%.4f,"
            "\"confusion\":[[%ld,%ld,%ld],[%ld,%ld,%ld],[%ld,%ld,%ld]],"
            "\"switches\":%ld,\"recognised\":%ld,\"mean_delay_s\":%.1f,\"median_delay_s\":%.1f,"
-           "\"mean_delay_events\":%.0f,\"regime_changes\":%ld}\n",
+           "\"mean_delay_events\":%.0f,\"regime_changes\":%ld,\"state_moves\":%ld}\n",
            r.steps, acc, r.confusion[0][0], r.confusion[0][1], r.confusion[0][2],
            r.confusion[1][0], r.confusion[1][1], r.confusion[1][2], r.confusion[2][0],
            r.confusion[2][1], r.confusion[2][2], r.switches, r.recognised,
            r.delay_s_sum / (double)r.recognised, median,
-           r.delay_events_sum / (double)r.recognised, r.health_changes);
+           r.delay_events_sum / (double)r.recognised, r.health_changes, r.state_moves);
     ck_assert_msg(acc >= 0.90, "filtered regime accuracy %.4f below 0.90", acc);
     /* every regime was visited and recognised */
     for (int k = 0; k < 3; k++) {
@@ -179,8 +183,11 @@ START_TEST(filtered_regime_matches_the_truth)
     }
     ck_assert_msg(r.recognised >= r.switches * 8 / 10, "%ld of %ld switches recognised",
                   r.recognised, r.switches);
-    /* one health event per change of the signal's regime */
-    ck_assert_int_eq(r.health_changes, r.signal_changes);
+    /* one health event per change of the signal's regime, except its first
+     * value after warm-up and the renumbering of states the model moved
+     * (re-orderings, births), which are no market change */
+    ck_assert_int_ge(r.signal_changes, r.health_changes);
+    ck_assert_int_le(r.signal_changes, r.health_changes + 1 + r.state_moves);
 }
 END_TEST
 
@@ -242,9 +249,5 @@ int main(void)
     tcase_add_test(tc, filtered_regime_matches_the_truth);
     tcase_add_test(tc, policy_parameters_follow_the_posterior);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture_lexer.h"
 #include "nn/nn.h"
 
 #define TOL 1e-5
@@ -80,74 +81,10 @@ static void fixture_free(fixture *f)
     f->n = 0;
 }
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
-/* Loader error: a message naming the file and line, and -1. */
-static int load_fail(char *err, size_t cap, const char *path, int line, const char *fmt, ...)
-    PRINTF_LIKE(5, 6);
-static int load_fail(char *err, size_t cap, const char *path, int line, const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    snprintf(err, cap, "%s:%d: malformed fixture: %s", path, line, what);
-    return -1;
-}
-
-/* Tokens separated by whitespace; '#' starts a comment to the end of the
- * line. `line` is the line of the last token returned. */
-typedef struct lexer {
-    char *p;
-    int line;
-    int newline_pending; /* the last token ended at a '\n' */
-} lexer;
-
-/* Next token (terminated in place), or NULL at the end of the input. */
-static char *next_token(lexer *lx)
-{
-    char *p = lx->p;
-    lx->line += lx->newline_pending;
-    lx->newline_pending = 0;
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
-            if (*p == '\n')
-                lx->line++;
-            p++;
-        }
-        if (*p != '#')
-            break;
-        while (*p && *p != '\n')
-            p++;
-    }
-    if (*p == '\0') {
-        lx->p = p;
-        return NULL;
-    }
-    char *tok = p;
-    while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-        p++;
-    if (*p) {
-        lx->newline_pending = *p == '\n';
-        *p++ = '\0';
-    }
-    lx->p = p;
-    return tok;
-}
 
 static int is_name(const char *t)
 {
-    if (!*t || strlen(t) >= sizeof(((section *)0)->name))
-        return 0;
-    for (; *t; t++)
-        if (!((*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') || *t == '_'))
-            return 0;
-    return 1;
+    return fx_is_name(t, sizeof(((section *)0)->name));
 }
 
 static int fixture_load(const char *path, fixture *f, char *err, size_t cap)
@@ -173,51 +110,51 @@ static int fixture_load(const char *path, fixture *f, char *err, size_t cap)
     buf[size] = '\0';
     if (memchr(buf, '\0', (size_t)size) != NULL) {
         free(buf);
-        return load_fail(err, cap, path, 1, "NUL byte in a text file");
+        return fx_fail(err, cap, path, 1, "NUL byte in a text file");
     }
 
     int rc = -1, ended = 0;
-    lexer lx = {buf, 1, 0};
+    fx_lexer lx = fx_lexer_init(buf);
     char *tok;
-    char *magic = next_token(&lx);
-    char *version = magic ? next_token(&lx) : NULL;
+    char *magic = fx_next_token(&lx);
+    char *version = magic ? fx_next_token(&lx) : NULL;
     if (magic == NULL || strcmp(magic, "cscalp-nn-fixture") != 0 || version == NULL ||
         strcmp(version, "1") != 0) {
-        load_fail(err, cap, path, lx.line, "expected the magic line 'cscalp-nn-fixture 1'");
+        fx_fail(err, cap, path, lx.line, "expected the magic line 'cscalp-nn-fixture 1'");
         goto out;
     }
-    while ((tok = next_token(&lx)) != NULL) {
+    while ((tok = fx_next_token(&lx)) != NULL) {
         const int at = lx.line;
         if (strcmp(tok, "end") == 0) {
             ended = 1;
-            if ((tok = next_token(&lx)) != NULL) {
-                load_fail(err, cap, path, lx.line, "'%s' after 'end'", tok);
+            if ((tok = fx_next_token(&lx)) != NULL) {
+                fx_fail(err, cap, path, lx.line, "'%s' after 'end'", tok);
                 goto out;
             }
             break;
         }
         if (!is_name(tok)) {
-            load_fail(err, cap, path, at, "expected a section header 'NAME COUNT', got '%.40s'",
+            fx_fail(err, cap, path, at, "expected a section header 'NAME COUNT', got '%.40s'",
                       tok);
             goto out;
         }
         for (int i = 0; i < f->n; i++)
             if (strcmp(f->s[i].name, tok) == 0) {
-                load_fail(err, cap, path, at, "duplicate section '%s'", tok);
+                fx_fail(err, cap, path, at, "duplicate section '%s'", tok);
                 goto out;
             }
         if (f->n == MAX_SECTIONS) {
-            load_fail(err, cap, path, at, "more than %d sections", MAX_SECTIONS);
+            fx_fail(err, cap, path, at, "more than %d sections", MAX_SECTIONS);
             goto out;
         }
         section *s = &f->s[f->n];
         snprintf(s->name, sizeof s->name, "%s", tok);
-        char *ctok = next_token(&lx), *endp = NULL;
+        char *ctok = fx_next_token(&lx), *endp = NULL;
         errno = 0;
         const unsigned long long count = ctok ? strtoull(ctok, &endp, 10) : 0;
         if (ctok == NULL || *ctok == '-' || endp == ctok || *endp != '\0' || errno != 0 ||
             count > 100000000ull) {
-            load_fail(err, cap, path, at, "section '%s': bad count '%s'", s->name,
+            fx_fail(err, cap, path, at, "section '%s': bad count '%s'", s->name,
                       ctok ? ctok : "(end of file)");
             goto out;
         }
@@ -229,9 +166,9 @@ static int fixture_load(const char *path, fixture *f, char *err, size_t cap)
         }
         f->n++;
         for (size_t i = 0; i < s->count; i++) {
-            char *vt = next_token(&lx);
+            char *vt = fx_next_token(&lx);
             if (vt == NULL) {
-                load_fail(err, cap, path, lx.line,
+                fx_fail(err, cap, path, lx.line,
                           "section '%s': %zu of %zu values, then end of file", s->name, i,
                           s->count);
                 goto out;
@@ -240,14 +177,14 @@ static int fixture_load(const char *path, fixture *f, char *err, size_t cap)
             endp = NULL;
             const float x = strtof(vt, &endp);
             if (endp == vt || *endp != '\0' || (errno == ERANGE && fabsf(x) > 1.0f)) {
-                load_fail(err, cap, path, lx.line,
+                fx_fail(err, cap, path, lx.line,
                           "section '%s': value %zu of %zu: '%.40s' is not a number%s", s->name,
                           i, s->count, vt,
                           is_name(vt) ? " (a section name: too few values?)" : "");
                 goto out;
             }
             if (!isfinite(x)) {
-                load_fail(err, cap, path, lx.line, "section '%s': value %zu is not finite",
+                fx_fail(err, cap, path, lx.line, "section '%s': value %zu is not finite",
                           s->name, i);
                 goto out;
             }
@@ -255,7 +192,7 @@ static int fixture_load(const char *path, fixture *f, char *err, size_t cap)
         }
     }
     if (!ended) {
-        load_fail(err, cap, path, lx.line, "no 'end' line (truncated file?)");
+        fx_fail(err, cap, path, lx.line, "no 'end' line (truncated file?)");
         goto out;
     }
     rc = 0;

@@ -67,6 +67,19 @@ static const bad_config_case bad_configs[] = {
      "duplicate key"},
     {"{\"feed\":", CSCALP_EJSON, "malformed JSON"},
     {"[1,2]", CSCALP_ECONFIG_TYPE, "expected a JSON object"},
+    {"{\"regime\":{\"size_factors\":\"x\"}}", CSCALP_ECONFIG_TYPE,
+     "regime.size_factors: expected an array of numbers"},
+    {"{\"regime\":{\"size_factors\":[]}}", CSCALP_ECONFIG_RANGE,
+     "regime.size_factors: must have 1 to 8 elements, got 0"},
+    {"{\"regime\":{\"entry_band_bps\":[1,2,3,4,5,6,7,8,9]}}", CSCALP_ECONFIG_RANGE,
+     "regime.entry_band_bps: must have 1 to 8 elements, got 9"},
+    {"{\"regime\":{\"size_factors\":[1,\"a\"]}}", CSCALP_ECONFIG_TYPE,
+     "regime.size_factors[1]: expected a number"},
+    {"{\"regime\":{\"max_leverage_factors\":[1,-1]}}", CSCALP_ECONFIG_RANGE,
+     "regime.max_leverage_factors[1]: must be in [0, 125]"},
+    {"{\"regime\":{\"warmup_steps\":8}}", CSCALP_ECONFIG_RANGE, "regime.warmup_steps"},
+    {"{\"regime\":{\"change_probability\":0.4}}", CSCALP_ECONFIG_RANGE,
+     "regime.change_probability"},
     {"{} trailing", CSCALP_EJSON, "malformed JSON"},
 };
 
@@ -89,7 +102,7 @@ START_TEST(configure_applies_all_or_nothing)
     captured_events ev = {0};
     cscalp_set_health_callback(e, capture_event, &ev);
 
-    char before[1024], after[1024];
+    char before[8192], after[8192];
     cscalp_config_json(e, before, sizeof before, NULL);
     /* The first key is valid, the second is not: nothing may change. */
     ck_assert_int_eq(cscalp_configure(e, "{\"feed\":{\"book_levels\":5},"
@@ -115,6 +128,34 @@ START_TEST(configure_applies_all_or_nothing)
     ck_assert_ptr_nonnull(strstr(stats, "\"config_rejected\":1"));
     ck_assert_ptr_nonnull(strstr(stats, "\"config_changes\":1"));
     ck_assert_int_eq(cscalp_configure(e, NULL), CSCALP_EINVAL);
+    cscalp_close(e);
+}
+END_TEST
+
+/* The regime keys: number arrays round-trip, changeable ones apply while
+ * running (the blended policy parameters move at once), fixed ones are
+ * refused with CSCALP_ECONFIG_FIXED. */
+START_TEST(regime_keys_at_open_and_while_running)
+{
+    cscalp_engine *e;
+    ck_assert_int_eq(cscalp_open(&e, "{\"regime\":{\"size_factors\":[2,1,0.5]}}"), CSCALP_OK);
+    char cfg[8192], stats[32768];
+    ck_assert_int_eq(cscalp_config_json(e, cfg, sizeof cfg, NULL), CSCALP_OK);
+    ck_assert_msg(strstr(cfg, "\"size_factors\":[2,1,0.5]") != NULL, "%s", cfg);
+    ck_assert_ptr_nonnull(strstr(cfg, "\"entry_band_bps\":[0,1,3]"));
+    ck_assert_int_eq(cscalp_stats_json(e, stats, sizeof stats, NULL), CSCALP_OK);
+    /* uniform posterior during warm-up: the mean of the three */
+    ck_assert_msg(strstr(stats, "\"size_factor\":1.1666666") != NULL, "%s",
+                  strstr(stats, "\"policy\""));
+    ck_assert_int_eq(cscalp_configure(e, "{\"regime\":{\"size_factors\":[3],"
+                                         "\"interval_ms\":250,\"confirm_steps\":2}}"),
+                     CSCALP_OK);
+    ck_assert_int_eq(cscalp_stats_json(e, stats, sizeof stats, NULL), CSCALP_OK);
+    /* a one-element list stands for every regime */
+    ck_assert_msg(strstr(stats, "\"size_factor\":3") != NULL, "%s", strstr(stats, "\"policy\""));
+    ck_assert_int_eq(cscalp_configure(e, "{\"regime\":{\"warmup_steps\":100}}"),
+                     CSCALP_ECONFIG_FIXED);
+    ck_assert_ptr_nonnull(strstr(cscalp_last_error(e), "regime.warmup_steps"));
     cscalp_close(e);
 }
 END_TEST
@@ -222,6 +263,7 @@ static Suite *config_suite(void)
                         (int)(sizeof bad_configs / sizeof bad_configs[0]));
     tcase_add_test(tc, configure_applies_all_or_nothing);
     tcase_add_test(tc, effective_config_round_trips);
+    tcase_add_test(tc, regime_keys_at_open_and_while_running);
     tcase_add_test(tc, config_json_reports_the_size_it_needs);
     tcase_add_test(tc, every_config_key_is_documented_with_a_unit);
     tcase_add_test(tc, version_and_errors_are_consistent);
