@@ -166,12 +166,14 @@ START_TEST(filtered_regime_matches_the_truth)
     printf("{\"report\":\"regime_truth\",\"hours\":24,\"scored_steps\":%ld,\"accuracy\":%.4f,"
            "\"confusion\":[[%ld,%ld,%ld],[%ld,%ld,%ld],[%ld,%ld,%ld]],"
            "\"switches\":%ld,\"recognised\":%ld,\"mean_delay_s\":%.1f,\"median_delay_s\":%.1f,"
-           "\"mean_delay_events\":%.0f,\"regime_changes\":%ld,\"state_moves\":%ld}\n",
+           "\"mean_delay_events\":%.0f,\"regime_changes\":%ld,\"signal_changes\":%ld,"
+           "\"state_moves\":%ld}\n",
            r.steps, acc, r.confusion[0][0], r.confusion[0][1], r.confusion[0][2],
            r.confusion[1][0], r.confusion[1][1], r.confusion[1][2], r.confusion[2][0],
            r.confusion[2][1], r.confusion[2][2], r.switches, r.recognised,
            r.delay_s_sum / (double)r.recognised, median,
-           r.delay_events_sum / (double)r.recognised, r.health_changes, r.state_moves);
+           r.delay_events_sum / (double)r.recognised, r.health_changes, r.signal_changes,
+           r.state_moves);
     ck_assert_msg(acc >= 0.90, "filtered regime accuracy %.4f below 0.90", acc);
     /* every regime was visited and recognised */
     for (int k = 0; k < 3; k++) {
