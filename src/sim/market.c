@@ -18,6 +18,7 @@
 
 #include "cryptoscalp_sim.h"
 #include "util/alloc.h"
+#include "util/format.h"
 #include "util/portable_math.h"
 #include "util/rng.h"
 
@@ -285,21 +286,13 @@ typedef struct checker {
     int rc;
 } checker;
 
-/* The shortest of %.15g and %.17g that reads back as v ("0.1", not
- * "0.10000000000000001"). */
-static void format_value(char *buf, size_t cap, double v)
-{
-    snprintf(buf, cap, "%.15g", v);
-    if (isfinite(v) && strtod(buf, NULL) != v)
-        snprintf(buf, cap, "%.17g", v);
-}
 
 static void failf(checker *c, const char *field, const char *rule, double got)
 {
     if (c->rc != CSCALP_OK)
         return;
     char value[32];
-    format_value(value, sizeof value, got);
+    cscalp_format_shortest(value, sizeof value, got);
     c->rc = CSCALP_ECONFIG_RANGE;
     snprintf(c->why, c->cap, "%s: must be %s, got %s", field, rule, value);
 }
@@ -376,7 +369,7 @@ static int check_config(const cscalp_sim_market_config *cfg, char *why, size_t c
                                cfg->start_price / cfg->tick_size <= 1e12)) {
         char rule[96];
         char tick[32];
-        format_value(tick, sizeof tick, cfg->tick_size);
+        cscalp_format_shortest(tick, sizeof tick, cfg->tick_size);
         snprintf(rule, sizeof rule, "between 100 and 1e12 ticks of tick_size %s", tick);
         failf(&c, "start_price", rule, cfg->start_price);
     }

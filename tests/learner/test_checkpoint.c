@@ -43,6 +43,7 @@ static unsigned char *save_to_memory(cscalp_engine *e, size_t *len)
     return buf;
 }
 
+#ifdef HAVE_CAPTURE
 static cscalp_signal infer(cscalp_engine *e)
 {
     cscalp_signal s;
@@ -51,6 +52,7 @@ static cscalp_signal infer(cscalp_engine *e)
     ck_assert_int_eq(cscalp_infer(e, &s), CSCALP_OK);
     return s;
 }
+#endif
 
 /* A quote stream with some structure, so that the learner has work. */
 static void push_quotes(cscalp_engine *e, uint64_t *state, int64_t *t, int n)
