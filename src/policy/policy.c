@@ -34,15 +34,18 @@ int cscalp_policy_params_check(const cscalp_policy_params *p, char *why, size_t 
 }
 
 /* Down to the grid, with a little room for a value that is on it but
- * came out a hair below (0.3 / 0.1 = 2.9999999999999996). */
+ * came out a hair below (0.3 / 0.1 = 2.9999999999999996) — and never
+ * above v: a limit checked without tolerance must still hold for it. */
 static double grid_floor(double v, double step)
 {
-    return floor(v / step + 1e-9) * step;
+    const double r = floor(v / step + 1e-9) * step;
+    return r > v ? v : r;
 }
 
 static double grid_ceil(double v, double step)
 {
-    return ceil(v / step - 1e-9) * step;
+    const double r = ceil(v / step - 1e-9) * step;
+    return r < v ? v : r;
 }
 
 /* Largest size in [0, hi] whose isolated liquidation price, with the
@@ -89,11 +92,11 @@ int cscalp_policy_decide(const cscalp_policy_params *p, const cscalp_policy_inpu
     const double half_spread_bps = 0.5 * (in->ask - in->bid) / mid * 1e4;
     const double move = fabs(in->expected_move_bps);
 
-    /* Costs of a round trip whose exit may have to cross: a passive entry
-     * earns the half spread and pays the maker fee; a crossing one pays
-     * the half spread and the taker fee. */
-    out->edge_maker_bps = move + half_spread_bps - p->maker_fee_bps - p->taker_fee_bps;
-    out->edge_taker_bps = move - half_spread_bps - 2.0 * p->taker_fee_bps;
+    /* Costs of a round trip whose exit may have to cross (it pays the half
+     * spread and the taker fee): a passive entry earns the half spread
+     * back and pays the maker fee; a crossing one pays both again. */
+    out->edge_maker_bps = move - p->maker_fee_bps - p->taker_fee_bps;
+    out->edge_taker_bps = move - 2.0 * half_spread_bps - 2.0 * p->taker_fee_bps;
     const double band = in->regime.entry_band_bps;
     const double best = fmax(out->edge_maker_bps, out->edge_taker_bps);
     out->direction = best > band ? sign(in->expected_move_bps) : 0;
@@ -125,15 +128,25 @@ int cscalp_policy_decide(const cscalp_policy_params *p, const cscalp_policy_inpu
     }
     out->target = out->direction * grid_floor(size, p->lot_size);
 
-    /* Working orders first: one that no longer fits goes. */
+    /* What is wanted: a whole lot at least (within rounding). */
     const double delta = out->target - in->position;
-    const int want = fabs(delta) >= p->lot_size ? sign(delta) : 0;
-    double working_want = 0.0;
+    const int want = fabs(delta) >= p->lot_size * (1.0 - 1e-9) ? sign(delta) : 0;
+    /* Through zero in two steps: first close (reduce-only), then open. */
+    const int reduces = in->position * want < 0;
+    const double need = reduces ? fmin(fabs(delta), fabs(in->position)) : fabs(delta);
+
+    /* Working orders first: one that no longer fits goes — wrong side,
+     * more than is needed now (the target shrank), too old, or behind the
+     * touch. One already being cancelled is left to its cancel. */
     int working_on_side = 0;
     for (uint32_t i = 0; i < in->working_count; i++) {
         const cscalp_policy_working *w = &in->working[i];
+        if (w->side == want)
+            working_on_side = 1;
+        if (w->cancelling)
+            continue;
         int reason = CSCALP_POLICY_NONE;
-        if (w->side != want)
+        if (w->side != want || w->remaining > need + 0.5 * p->lot_size)
             reason = CSCALP_POLICY_STALE;
         else if (in->now_ns - w->created_ns >= p->order_ttl_ns)
             reason = CSCALP_POLICY_TTL;
@@ -147,19 +160,13 @@ int cscalp_policy_decide(const cscalp_policy_params *p, const cscalp_policy_inpu
             out->cancel_id = w->id;
             return CSCALP_OK;
         }
-        working_want += w->remaining;
-        working_on_side = 1;
     }
-    /* One working order per side: while it works, wait. */
+    /* One working order on the wanted side at a time: while it works (or
+     * is being cancelled), wait. */
     if (want == 0 || working_on_side)
         return CSCALP_OK;
-    double need = fabs(delta) - working_want;
-    /* Through zero in two steps: first close (reduce-only), then open. */
-    const int reduces = in->position * want < 0;
-    if (reduces)
-        need = fmin(need, fabs(in->position));
     const double qty = grid_floor(need, p->lot_size);
-    if (!(qty >= p->lot_size))
+    if (!(qty >= p->lot_size * (1.0 - 1e-9)))
         return CSCALP_OK;
     out->action = CSCALP_POLICY_NEW;
     out->side = want;
@@ -176,7 +183,7 @@ int cscalp_policy_decide(const cscalp_policy_params *p, const cscalp_policy_inpu
          * not a rounding of it); else the nearest grid price behind it. */
         const double touch = want > 0 ? in->bid : in->ask;
         const double k = touch / p->tick_size;
-        out->price = fabs(k - nearbyint(k)) < 1e-9 ? touch
+        out->price = fabs(k - round(k)) < 1e-9 ? touch
                      : want > 0                    ? grid_floor(touch, p->tick_size)
                                                    : grid_ceil(touch, p->tick_size);
     }

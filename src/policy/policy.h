@@ -58,6 +58,7 @@ typedef struct cscalp_policy_working {
     double price;          /* 0: market */
     double remaining;      /* contracts still to fill */
     int64_t created_ns;
+    int cancelling;        /* a cancel was sent: not cancelled again, still counted */
 } cscalp_policy_working;
 
 typedef struct cscalp_policy_input {
@@ -76,8 +77,8 @@ typedef struct cscalp_policy_input {
 
 typedef struct cscalp_policy_decision {
     /* The reasoning, always filled (explainable decisions). */
-    double edge_maker_bps;  /* |move| + half spread − maker − taker fee */
-    double edge_taker_bps;  /* |move| − half spread − 2 × taker fee */
+    double edge_maker_bps;  /* |move| − maker − taker fee */
+    double edge_taker_bps;  /* |move| − spread − 2 × taker fee */
     int direction;          /* sign of the expected move; 0 when no edge clears the band */
     double target_raw;      /* vol-targeted size × confidence × regime factor, before caps */
     double target;          /* after the caps, on the lot grid, signed */

@@ -85,6 +85,7 @@ int cscalp_risk_create(const cscalp_allocator *mem, const cscalp_risk_limits *li
     r->mem = *mem;
     r->lim = *limits;
     r->sent_cap = limits->max_orders_per_min;
+    r->cooldown_until = INT64_MIN; /* event times may be negative */
     r->sent = cscalp_mem_calloc(mem, r->sent_cap, sizeof *r->sent);
     if (r->sent == NULL) {
         cscalp_mem_free(mem, r);
@@ -123,6 +124,11 @@ static int64_t recent(const cscalp_risk *r, uint32_t k)
 
 void cscalp_risk_on_sent(cscalp_risk *r, int64_t now_ns)
 {
+    /* The history stays in time order even if a caller's clock stepped
+     * back: a send counts at the latest time seen. */
+    const int64_t last = recent(r, 1);
+    if (now_ns < last)
+        now_ns = last;
     if (r->sent_count == r->sent_cap) {
         r->sent_head = (r->sent_head + 1) % r->sent_cap;
         r->sent_count--;
@@ -145,6 +151,15 @@ int cscalp_risk_check(cscalp_risk *r, const cscalp_risk_order *o, const cscalp_r
     if ((o->side != 1 && o->side != -1) || !isfinite(o->size) || !(o->size > 0.0) ||
         !isfinite(o->price) || o->price < 0.0) {
         snprintf(why, cap, "order: side %d, size %g, price %g", o->side, o->size, o->price);
+        return refuse(r, CSCALP_RISK_BAD_ORDER);
+    }
+    /* A snapshot that is not finite judges nothing: an infinite position
+     * would make every order "reducing". */
+    if (!isfinite(b->position) || !isfinite(b->open_buy) || !(b->open_buy >= 0.0) ||
+        !isfinite(b->open_sell) || !(b->open_sell >= 0.0) || !isfinite(b->mid) ||
+        !isfinite(b->equity)) {
+        snprintf(why, cap, "book snapshot: position %g, working %g / %g, mid %g, equity %g",
+                 b->position, b->open_buy, b->open_sell, b->mid, b->equity);
         return refuse(r, CSCALP_RISK_BAD_ORDER);
     }
     const double same_open = o->side > 0 ? b->open_buy : b->open_sell;

@@ -90,7 +90,10 @@ int cscalp_risk_set_limits(cscalp_risk *r, const cscalp_risk_limits *limits, cha
  * when the order is sent. An order reduces exposure when it is on the
  * side opposite the position and, with the working orders on its side,
  * does not exceed the position (it can never flip it); such orders pass
- * the kill switch and the cool-down, nothing else. */
+ * the kill switch and the cool-down, are exempt from the position and
+ * leverage caps (they lower both) and satisfy reduce-only; every other
+ * rule applies to them. A snapshot with a value that is not finite (or a
+ * negative working size) refuses the order as BAD_ORDER. */
 int cscalp_risk_check(cscalp_risk *r, const cscalp_risk_order *order,
                       const cscalp_risk_book *book, int64_t now_ns, char *why, size_t cap);
 /* An order passed and was sent at now_ns: it counts against the rates. */
@@ -116,6 +119,8 @@ typedef struct cscalp_risk_counters {
 } cscalp_risk_counters;
 void cscalp_risk_get_counters(const cscalp_risk *r, cscalp_risk_counters *out);
 
+/* Checkpoints. Load checks every field (CSCALP_ECORRUPT with `why`); on
+ * error the send history is left part-loaded: discard the stage. */
 void cscalp_risk_save(const cscalp_risk *r, cscalp_wbuf *w);
 int cscalp_risk_load(cscalp_risk *r, cscalp_rbuf *in, char *why, size_t cap);
 

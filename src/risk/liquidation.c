@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/format.h"
+#include "util/portable_math.h"
 
 /* Binance USDⓈ-M BTCUSDT, "Updates to Leverage and Margin Tiers of Binance
  * Futures Contracts (2021-03-18)",
@@ -329,7 +330,7 @@ int cscalp_liq_distance_sigma(const cscalp_liq_result *liq, double mark_price,
         return rc;
     }
     *sigmas = liq->liquidates
-                  ? (double)liq->side * log(mark_price / liq->price) * 1e4 / sigma_bps
+                  ? (double)liq->side * cscalp_pm_log(mark_price / liq->price) * 1e4 / sigma_bps
                   : (double)INFINITY;
     return CSCALP_OK;
 }

@@ -260,6 +260,12 @@ cscalp_order_outcome cscalp_orders_update(cscalp_orders *o, uint64_t id, int eve
     case CSCALP_ORDER_EV_ACK:
         if (state == CSCALP_ORDER_PENDING_NEW) {
             ord->state = CSCALP_ORDER_OPEN;
+            ord->acked = 1;
+            o->c.applied++;
+            return CSCALP_ORDER_APPLIED;
+        }
+        if (!ord->acked) { /* the ack of an order whose cancel is pending */
+            ord->acked = 1;
             o->c.applied++;
             return CSCALP_ORDER_APPLIED;
         }
@@ -268,6 +274,12 @@ cscalp_order_outcome cscalp_orders_update(cscalp_orders *o, uint64_t id, int eve
         return CSCALP_ORDER_DUPLICATE;
     case CSCALP_ORDER_EV_REJECT:
         if (state == CSCALP_ORDER_PENDING_NEW) {
+            close_order(o, ord, CSCALP_ORDER_REJECTED);
+            o->c.applied++;
+            return CSCALP_ORDER_APPLIED;
+        }
+        if (state == CSCALP_ORDER_PENDING_CANCEL && !ord->acked) {
+            /* The venue never had it: the order itself was refused. */
             close_order(o, ord, CSCALP_ORDER_REJECTED);
             o->c.applied++;
             return CSCALP_ORDER_APPLIED;
@@ -283,8 +295,9 @@ cscalp_order_outcome cscalp_orders_update(cscalp_orders *o, uint64_t id, int eve
         return refuse(o, CSCALP_ORDER_TRANSITION, reason);
     case CSCALP_ORDER_EV_FILL: {
         const double after = ord->filled + fill_size;
-        /* Sizes are host decimals in binary: allow their rounding, no more. */
-        const double slack = 1e-9 * ord->size;
+        /* Sizes are host decimals in binary: allow their rounding (a
+         * few ulps of the size), far below any lot. */
+        const double slack = 1e-12 * fmax(1.0, ord->size);
         if (after > ord->size + slack) {
             snprintf(why, cap, "order %llu: fill of %.17g would make %.17g filled of %.17g",
                      (unsigned long long)id, fill_size, after, ord->size);
@@ -292,6 +305,7 @@ cscalp_order_outcome cscalp_orders_update(cscalp_orders *o, uint64_t id, int eve
         }
         remember_fill(o, (fill_key){id, fill_id});
         ord->filled = after;
+        ord->acked = 1;
         o->c.applied++;
         if (after >= ord->size - slack)
             close_order(o, ord, CSCALP_ORDER_FILLED);
@@ -353,6 +367,7 @@ void cscalp_orders_save(const cscalp_orders *o, cscalp_wbuf *w)
         cscalp_put_u32(w, (uint32_t)ord->state);
         cscalp_put_i64(w, ord->created_ns);
         cscalp_put_u32(w, (uint32_t)ord->reduce_only);
+        cscalp_put_u32(w, (uint32_t)ord->acked);
     }
     cscalp_put_u32(w, o->ring_count);
     for (uint32_t i = 0; i < o->ring_count; i++) {
@@ -395,15 +410,25 @@ int cscalp_orders_load(cscalp_orders *o, cscalp_rbuf *r, char *why, size_t cap)
         const uint32_t state = cscalp_get_u32(r);
         ord.created_ns = cscalp_get_i64(r);
         const uint32_t reduce_only = cscalp_get_u32(r);
+        const uint32_t acked = cscalp_get_u32(r);
+        const double slack = 1e-12 * fmax(1.0, ord.size);
         if (r->failed || ord.id <= last_id || ord.id >= next_id || (side != 0 && side != 2) ||
             !isfinite(ord.price) || ord.price < 0.0 || !isfinite(ord.size) ||
             !(ord.size > 0.0) || !isfinite(ord.filled) || ord.filled < 0.0 ||
-            ord.filled > ord.size * (1.0 + 1e-9) || state > CSCALP_ORDER_PENDING_CANCEL ||
-            reduce_only > 1)
+            ord.filled >= ord.size - slack || state > CSCALP_ORDER_PENDING_CANCEL ||
+            reduce_only > 1 || acked > 1 ||
+            /* states that say nothing was filled, or that the venue has it */
+            ((state == CSCALP_ORDER_PENDING_NEW || state == CSCALP_ORDER_OPEN) &&
+             ord.filled > 0.0) ||
+            (state == CSCALP_ORDER_PARTIAL && !(ord.filled > 0.0)) ||
+            (state == CSCALP_ORDER_PENDING_NEW && acked) ||
+            ((state == CSCALP_ORDER_OPEN || state == CSCALP_ORDER_PARTIAL || ord.filled > 0.0) &&
+             !acked))
             FAIL("orders: working order %u damaged", i);
         ord.side = (int)side - 1;
         ord.state = (int)state;
         ord.reduce_only = (int)reduce_only;
+        ord.acked = (int)acked;
         o->working[i] = ord; /* the caller discards the table on error */
         last_id = ord.id;
     }

@@ -54,6 +54,7 @@ typedef struct cscalp_order {
     int state;            /* cscalp_order_state */
     int64_t created_ns;   /* engine clock when the intent was emitted */
     int reduce_only;
+    int acked;            /* the venue has the order: acknowledged, or a fill came */
 } cscalp_order;
 
 typedef struct cscalp_order_book_params {
@@ -93,7 +94,12 @@ typedef enum cscalp_order_refusal {
  * non-zero) are read; the other events ignore them. Returns the outcome;
  * on REFUSED *reason says which rule and `why` explains it with the ids
  * and sizes. A FILL that APPLIED is the one to book. A fill arriving for a
- * PENDING_NEW order (before its ack) is accepted and implies the ack. */
+ * PENDING_NEW order (before its ack) is accepted and implies the ack.
+ * A REJECT for an order with a cancel pending means the cancel was refused
+ * when the venue has the order (acked), and the order itself was refused
+ * when it has not. A fill for an order already closed (a venue's cancel
+ * answer overtaking its fill report) is refused as CLOSED_ID: the host
+ * must resync the position (docs/risk.md, "Orders"). */
 cscalp_order_outcome cscalp_orders_update(cscalp_orders *o, uint64_t id, int event,
                                           double fill_size, uint64_t fill_id,
                                           cscalp_order_refusal *reason, char *why, size_t cap);
@@ -104,7 +110,8 @@ const cscalp_order *cscalp_orders_find(const cscalp_orders *o, uint64_t id);
  * first). */
 uint32_t cscalp_orders_working(const cscalp_orders *o);
 const cscalp_order *cscalp_orders_at(const cscalp_orders *o, uint32_t i);
-/* Signed contracts working on each side (unfilled remainder). */
+/* Contracts working on a side (+1 buy, −1 sell): the unfilled remainders,
+ * a magnitude. */
 double cscalp_orders_open_size(const cscalp_orders *o, int side);
 uint64_t cscalp_orders_next_id(const cscalp_orders *o);
 
@@ -114,6 +121,8 @@ typedef struct cscalp_orders_counters {
 } cscalp_orders_counters;
 void cscalp_orders_get_counters(const cscalp_orders *o, cscalp_orders_counters *out);
 
+/* Checkpoints. Load checks every field (CSCALP_ECORRUPT with `why`); on
+ * error the table is left part-loaded: discard it (the engine does). */
 void cscalp_orders_save(const cscalp_orders *o, cscalp_wbuf *w);
 int cscalp_orders_load(cscalp_orders *o, cscalp_rbuf *r, char *why, size_t cap);
 

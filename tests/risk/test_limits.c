@@ -4,7 +4,7 @@
  *  - 10⁶ random scenarios (random limits, book and order): every order that
  *    passes satisfies every limit by an independent check, and every
  *    refusal names a rule whose condition holds;
- *  - a flood of 10⁶ orders in 10 s of event time: no one-second window
+ *  - a flood of 10⁶ orders in 120 s of event time: no one-second window
  *    holds more than the per-second limit, no minute more than the
  *    per-minute one (a runaway is impossible by construction);
  *  - drawdown trips the kill switch; then only exposure-reducing orders
@@ -252,11 +252,16 @@ START_TEST(drawdown_kill_switch_and_cooldown)
     ck_assert_int_eq(check(r, -1, 50000, 2.5, 0, &lng, 4 * S), CSCALP_RISK_KILL_SWITCH); /* flip */
     cscalp_risk_rearm(r, 99799, 5 * S);
     ck_assert_int_eq(check(r, 1, 50000, 1, 0, &flat, 5 * S), CSCALP_RISK_PASSED);
-    /* the daily peak resets at the UTC day: a new day starts at 99 799 */
-    ck_assert_int_eq(cscalp_risk_on_equity(r, 99000, 86400 * S + 1), 0);
-    /* total: all-time peak 99 799 since the re-arm, 3000 below trips */
-    ck_assert_int_eq(cscalp_risk_on_equity(r, 96798, 86400 * S + 2), 1);
-    cscalp_risk_rearm(r, 96798, 86400 * S + 3);
+    /* the daily peak resets at the UTC day: 1200 below yesterday's peak is
+     * the new day's start, not a daily breach */
+    ck_assert_int_eq(cscalp_risk_on_equity(r, 98599, 86400 * S + 1), 0);
+    ck_assert(!cscalp_risk_killed(r));
+    /* total: days of < 1000 each add up past 3000 below the peak 99 799 */
+    ck_assert_int_eq(cscalp_risk_on_equity(r, 97700, 86400 * S + 2), 0);   /* day 1: −899 */
+    ck_assert_int_eq(cscalp_risk_on_equity(r, 96900, 2 * 86400 * S), 0);   /* day 2: −800 */
+    ck_assert_int_eq(cscalp_risk_on_equity(r, 96800, 3 * 86400 * S), 0);   /* day 3: −100 */
+    ck_assert_int_eq(cscalp_risk_on_equity(r, 96798, 3 * 86400 * S + 1), 1); /* 3001 below */
+    cscalp_risk_rearm(r, 96798, 3 * 86400 * S + 3);
     /* three losing round trips start a 10-minute cool-down; a gain resets */
     ck_assert_int_eq(cscalp_risk_on_round_trip(r, -5, 0), 0);
     ck_assert_int_eq(cscalp_risk_on_round_trip(r, 1, 0), 0);
@@ -266,6 +271,13 @@ START_TEST(drawdown_kill_switch_and_cooldown)
     ck_assert_int_eq(check(r, 1, 50000, 1, 0, &flat, 699 * S), CSCALP_RISK_COOLDOWN);
     ck_assert_int_eq(check(r, -1, 50000, 1, 0, &lng, 699 * S), CSCALP_RISK_PASSED);
     ck_assert_int_eq(check(r, 1, 50000, 1, 0, &flat, 700 * S), CSCALP_RISK_PASSED);
+    /* a snapshot that is not finite judges nothing */
+    cscalp_risk_book inf = flat;
+    inf.position = -(double)INFINITY;
+    ck_assert_int_eq(check(r, 1, 50000, 1, 0, &inf, 700 * S), CSCALP_RISK_BAD_ORDER);
+    inf = flat;
+    inf.open_sell = -1;
+    ck_assert_int_eq(check(r, 1, 50000, 1, 0, &inf, 700 * S), CSCALP_RISK_BAD_ORDER);
     cscalp_risk_counters c;
     cscalp_risk_get_counters(r, &c);
     ck_assert_uint_eq(c.kills, 2);

@@ -83,11 +83,12 @@ static const transition table[] = {
     {CSCALP_ORDER_PARTIAL, CSCALP_ORDER_EV_FILL, CSCALP_ORDER_APPLIED, CSCALP_ORDER_PARTIAL, 0},
     {CSCALP_ORDER_PARTIAL, CSCALP_ORDER_EV_CANCELLED, CSCALP_ORDER_APPLIED, -1, 0},
     {CSCALP_ORDER_PARTIAL, CSCALP_ORDER_EV_EXPIRED, CSCALP_ORDER_APPLIED, -1, 0},
-    {CSCALP_ORDER_PENDING_CANCEL, CSCALP_ORDER_EV_ACK, CSCALP_ORDER_DUPLICATE,
+    /* cancelled before its ack: the ack still tells that the venue has it */
+    {CSCALP_ORDER_PENDING_CANCEL, CSCALP_ORDER_EV_ACK, CSCALP_ORDER_APPLIED,
      CSCALP_ORDER_PENDING_CANCEL, 0},
-    /* the cancel was refused: the order works on */
-    {CSCALP_ORDER_PENDING_CANCEL, CSCALP_ORDER_EV_REJECT, CSCALP_ORDER_APPLIED, CSCALP_ORDER_OPEN,
-     0},
+    /* …and without one a REJECT is the order's own: closed (an acked order
+     * whose cancel is refused works on: cancel_reject_of_an_acked_order) */
+    {CSCALP_ORDER_PENDING_CANCEL, CSCALP_ORDER_EV_REJECT, CSCALP_ORDER_APPLIED, -1, 0},
     {CSCALP_ORDER_PENDING_CANCEL, CSCALP_ORDER_EV_FILL, CSCALP_ORDER_APPLIED,
      CSCALP_ORDER_PENDING_CANCEL, 0},
     {CSCALP_ORDER_PENDING_CANCEL, CSCALP_ORDER_EV_CANCELLED, CSCALP_ORDER_APPLIED, -1, 0},
@@ -115,6 +116,23 @@ START_TEST(every_state_and_update)
         ck_assert_ptr_nonnull(ord);
         ck_assert_int_eq(ord->state, t->to);
     }
+    cscalp_orders_destroy(o);
+}
+END_TEST
+
+START_TEST(cancel_reject_of_an_acked_order)
+{
+    cscalp_orders *o = make(8, 64);
+    const uint64_t id = order_in(o, CSCALP_ORDER_OPEN);
+    ck_assert_int_eq(cscalp_orders_cancel(o, id), CSCALP_OK);
+    ck_assert_int_eq(upd(o, id, CSCALP_ORDER_EV_ACK, 0, 0, NULL), CSCALP_ORDER_DUPLICATE);
+    ck_assert_int_eq(upd(o, id, CSCALP_ORDER_EV_REJECT, 0, 0, NULL), CSCALP_ORDER_APPLIED);
+    ck_assert_int_eq(cscalp_orders_find(o, id)->state, CSCALP_ORDER_OPEN);
+    /* partly filled, the same: back to PARTIAL */
+    ck_assert_int_eq(upd(o, id, CSCALP_ORDER_EV_FILL, 1.0, 3, NULL), CSCALP_ORDER_APPLIED);
+    ck_assert_int_eq(cscalp_orders_cancel(o, id), CSCALP_OK);
+    ck_assert_int_eq(upd(o, id, CSCALP_ORDER_EV_REJECT, 0, 0, NULL), CSCALP_ORDER_APPLIED);
+    ck_assert_int_eq(cscalp_orders_find(o, id)->state, CSCALP_ORDER_PARTIAL);
     cscalp_orders_destroy(o);
 }
 END_TEST
@@ -209,7 +227,7 @@ END_TEST
 /* The independent model: every order ever issued, every fill id seen per
  * order (a plain list), states as the docs' table says. */
 typedef struct model_order {
-    int exists, closed, state;
+    int exists, closed, state, acked;
     double size, filled;
     uint64_t fills[MODEL_FILLS];
     int n_fills;
@@ -237,12 +255,14 @@ static int model_update(uint64_t id, int ev, double size, uint64_t fill, uint64_
         return CSCALP_ORDER_REFUSED;
     switch (ev) {
     case CSCALP_ORDER_EV_ACK:
-        if (m->state != CSCALP_ORDER_PENDING_NEW)
+        if (m->state == CSCALP_ORDER_PENDING_NEW)
+            m->state = CSCALP_ORDER_OPEN;
+        else if (m->acked)
             return CSCALP_ORDER_DUPLICATE;
-        m->state = CSCALP_ORDER_OPEN;
+        m->acked = 1;
         return CSCALP_ORDER_APPLIED;
     case CSCALP_ORDER_EV_REJECT:
-        if (m->state == CSCALP_ORDER_PENDING_NEW) {
+        if (m->state == CSCALP_ORDER_PENDING_NEW || !m->acked) {
             m->closed = 1;
             return CSCALP_ORDER_APPLIED;
         }
@@ -252,12 +272,13 @@ static int model_update(uint64_t id, int ev, double size, uint64_t fill, uint64_
         }
         return CSCALP_ORDER_REFUSED;
     case CSCALP_ORDER_EV_FILL:
-        if (m->filled + size > m->size * (1 + 1e-9))
+        if (m->filled + size > m->size + 1e-12 * fmax(1.0, m->size))
             return CSCALP_ORDER_REFUSED;
         m->filled += size;
+        m->acked = 1;
         ck_assert_int_lt(m->n_fills, MODEL_FILLS);
         m->fills[m->n_fills++] = fill;
-        if (m->filled >= m->size * (1 - 1e-9))
+        if (m->filled >= m->size - 1e-12 * fmax(1.0, m->size))
             m->closed = 1;
         else if (m->state != CSCALP_ORDER_PENDING_CANCEL)
             m->state = CSCALP_ORDER_PARTIAL;
@@ -434,6 +455,7 @@ int main(void)
     TCase *tc = tcase_create("orders");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, every_state_and_update, 0, (int)(sizeof table / sizeof table[0]));
+    tcase_add_test(tc, cancel_reject_of_an_acked_order);
     tcase_add_test(tc, fills_complete_duplicate_and_overfill);
     tcase_add_test(tc, capacity_ids_and_order);
     tcase_add_test(tc, random_updates_agree_with_an_independent_model);

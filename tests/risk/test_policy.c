@@ -57,11 +57,13 @@ static cscalp_policy_decision decide(const cscalp_policy_params *p, const cscalp
 START_TEST(edge_band_and_volatility_target)
 {
     const cscalp_policy_params p = params();
-    /* move 10 bps: maker edge 10 + 0.1 − 2 − 5 = 3.1; taker 10 − 0.1 − 10 = −0.1 */
+    /* move 10 bps, half spread 0.1 bps: maker edge 10 − 2 − 5 = 3 (the
+     * half spread earned on entry is paid back on a crossing exit); taker
+     * 10 − 2·0.1 − 2·5 = −0.2 */
     cscalp_policy_input in = input(10);
     cscalp_policy_decision d = decide(&p, &in);
-    ck_assert_double_eq_tol(d.edge_maker_bps, 3.1, 1e-9);
-    ck_assert_double_eq_tol(d.edge_taker_bps, -0.1, 1e-9);
+    ck_assert_double_eq_tol(d.edge_maker_bps, 3.0, 1e-9);
+    ck_assert_double_eq_tol(d.edge_taker_bps, -0.2, 1e-9);
     ck_assert_int_eq(d.direction, 1);
     /* |q| = 20 · 100 000 / (25 · 50 000) = 1.6 contracts */
     ck_assert_double_eq_tol(d.target_raw, 1.6, 1e-12);
@@ -79,12 +81,12 @@ START_TEST(edge_band_and_volatility_target)
     in.confidence = 0.5;
     in.regime.size_factor = 0.5;
     ck_assert_double_eq_tol(decide(&p, &in).target, 0.4, 1e-12);
-    in.regime.entry_band_bps = 3.2;
+    in.regime.entry_band_bps = 3.1;
     d = decide(&p, &in);
     ck_assert_int_eq(d.direction, 0);
     ck_assert_double_eq(d.target, 0);
     ck_assert_int_eq(d.action, CSCALP_POLICY_HOLD);
-    /* move −20: taker edge 20 − 0.1 − 10 = 9.9 > band: sell at market */
+    /* move −20: taker edge 20 − 0.2 − 10 = 9.8 > band: sell at market */
     in = input(-20);
     d = decide(&p, &in);
     ck_assert_int_eq(d.direction, -1);
@@ -147,7 +149,7 @@ START_TEST(working_orders_and_going_through_zero)
 {
     const cscalp_policy_params p = params();
     cscalp_policy_input in = input(10); /* target +1.6 */
-    cscalp_policy_working w = {7, 1, 49999.5, 1.0, 0};
+    cscalp_policy_working w = {7, 1, 49999.5, 1.0, 0, 0};
     in.working = &w;
     in.working_count = 1;
     in.now_ns = 10 * S;
@@ -174,6 +176,35 @@ START_TEST(working_orders_and_going_through_zero)
     d = decide(&p, &in);
     ck_assert_int_eq(d.action, CSCALP_POLICY_CANCEL);
     ck_assert_int_eq(d.reason, CSCALP_POLICY_STALE);
+    /* the target shrank below what works: the buy of 1.0 goes (0.4 wanted) */
+    in = input(10);
+    in.confidence = 0.25;
+    in.working = &w;
+    in.working_count = 1;
+    in.now_ns = 0;
+    d = decide(&p, &in);
+    ck_assert_int_eq(d.action, CSCALP_POLICY_CANCEL);
+    ck_assert_int_eq(d.reason, CSCALP_POLICY_STALE);
+    /* an order being cancelled is not cancelled again, and blocks its side */
+    cscalp_policy_working wc = w;
+    wc.cancelling = 1;
+    in.working = &wc;
+    ck_assert_int_eq(decide(&p, &in).action, CSCALP_POLICY_HOLD);
+    /* whole lots within rounding: position 0.9 (0.8 + 0.1) towards 1.0 */
+    cscalp_policy_params lots = params();
+    lots.lot_size = 0.1;
+    lots.max_position_contracts = 1.0;
+    in = input(10);
+    in.position = 0.8 + 0.1;
+    d = decide(&lots, &in);
+    ck_assert_int_eq(d.action, CSCALP_POLICY_NEW);
+    ck_assert_double_eq_tol(d.size, 0.1, 1e-12);
+    /* on the grid but never above a limit: a 0.3 cap stays ≤ 0.3 */
+    lots.max_position_contracts = 0.3;
+    in.position = 0;
+    d = decide(&lots, &in);
+    ck_assert(d.target <= 0.3 && d.size <= 0.3);
+    ck_assert_double_eq_tol(d.target, 0.3, 1e-12);
     /* long 2, target −1.6: first close 2 (reduce-only, exit) … */
     in = input(-10);
     in.position = 2;
@@ -257,12 +288,13 @@ START_TEST(random_inputs_respect_caps_and_grids)
             w[k].price = in.bid + (tu_uniform(&g) - 0.5);
             w[k].remaining = 0.001 + tu_uniform(&g);
             w[k].created_ns = -(int64_t)tu_int(&g, 60) * S;
+            w[k].cancelling = tu_int(&g, 5) == 0;
         }
         in.working = w;
         const cscalp_policy_decision d = decide(&p, &in);
         const double m = 0.5 * (in.bid + in.ask);
         /* the target respects every cap and the lot grid */
-        ck_assert(fabs(d.target) <= p.max_position_contracts + 1e-9);
+        ck_assert(fabs(d.target) <= p.max_position_contracts);
         ck_assert(in.equity <= 0 || fabs(d.target) * m <= in.regime.max_leverage * in.equity * (1 + 1e-9));
         ck_assert(in.equity > 0 || d.target == 0);
         ck_assert(on_grid(d.target, p.lot_size));
@@ -272,7 +304,7 @@ START_TEST(random_inputs_respect_caps_and_grids)
             ck_assert(d.size >= p.lot_size && on_grid(d.size, p.lot_size));
             /* never beyond the target, never more than the position when reducing */
             ck_assert(d.side == (d.target - in.position > 0 ? 1 : -1));
-            ck_assert(d.size <= fabs(d.target - in.position) + 1e-9);
+            ck_assert(d.size <= fabs(d.target - in.position) * (1 + 1e-12));
             if (d.reduce_only)
                 ck_assert(d.size <= fabs(in.position) + 1e-9 && in.position * d.side < 0);
             if (d.type == CSCALP_POLICY_POST_ONLY) {
@@ -282,10 +314,11 @@ START_TEST(random_inputs_respect_caps_and_grids)
                 ck_assert(d.edge_taker_bps > in.regime.entry_band_bps);
             }
             for (uint32_t k = 0; k < in.working_count; k++)
-                ck_assert(w[k].side != d.side); /* one per side */
+                ck_assert(w[k].side != d.side); /* one per side, cancelling or not */
         } else if (d.action == CSCALP_POLICY_CANCEL) {
             cancels++;
             ck_assert(d.cancel_id >= 1 && d.cancel_id <= in.working_count);
+            ck_assert(!w[d.cancel_id - 1].cancelling);
         } else {
             holds++;
         }
