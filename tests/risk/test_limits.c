@@ -145,6 +145,49 @@ static void assert_within(const cscalp_risk_limits *l, const cscalp_risk_order *
     }
 }
 
+/* The independent check that a refusal's rule really applies. */
+static void assert_refusal_holds(int rule, const cscalp_risk_limits *l,
+                                 const cscalp_risk_order *o, const cscalp_risk_book *b,
+                                 int killed)
+{
+    const double same = o->side > 0 ? b->open_buy : b->open_sell;
+    const double after = b->position + o->side * (same + o->size);
+    const int reduces = fabs(after) <= fabs(b->position) * (1 + 1e-12) &&
+                        (after == 0.0 || (after > 0) == (b->position > 0));
+    const double ref = o->price > 0 ? o->price : b->mid;
+    switch (rule) {
+    case CSCALP_RISK_KILL_SWITCH:
+        ck_assert(killed && !reduces);
+        break;
+    case CSCALP_RISK_ORDER_SIZE:
+        ck_assert(o->size > l->max_order_contracts);
+        break;
+    case CSCALP_RISK_NO_MID:
+        ck_assert(!(b->mid > 0));
+        break;
+    case CSCALP_RISK_ORDER_NOTIONAL:
+        ck_assert(o->size * ref > l->max_order_notional);
+        break;
+    case CSCALP_RISK_POSITION:
+        ck_assert(!reduces && fabs(after) > l->max_position_contracts);
+        break;
+    case CSCALP_RISK_LEVERAGE:
+        ck_assert(!reduces && !(b->equity > 0 && fabs(after) * b->mid <= l->max_leverage * b->equity));
+        break;
+    case CSCALP_RISK_PRICE_COLLAR:
+        ck_assert(o->price > 0 && fabs(o->price / b->mid - 1) * 1e4 > l->price_collar_bps * (1 - 1e-9));
+        break;
+    case CSCALP_RISK_OPEN_ORDERS:
+        ck_assert(b->open_orders >= l->max_open_orders);
+        break;
+    case CSCALP_RISK_REDUCE_ONLY:
+        ck_assert(o->reduce_only && !reduces);
+        break;
+    default:
+        ck_assert_msg(0, "rule %s cannot fire in this scenario", cscalp_risk_rule_name(rule));
+    }
+}
+
 START_TEST(random_orders_never_pass_a_limit)
 {
     tu_rng g = {99};
@@ -188,6 +231,7 @@ START_TEST(random_orders_never_pass_a_limit)
         } else {
             refused++;
             ck_assert(rule > 0 && rule < CSCALP_RISK_RULE_COUNT);
+            assert_refusal_holds(rule, &l, &o, &b, cscalp_risk_killed(r));
         }
     }
     printf("{\"report\":\"risk_property\",\"scenarios\":1000000,\"passed\":%ld,\"refused\":%ld}\n",

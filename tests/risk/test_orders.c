@@ -4,7 +4,8 @@
  *    unknown and closed ids refused with their reason, state unchanged;
  *  - a property test over 10⁶ random updates against an independent
  *    model: filled sizes, states and outcomes agree, no order is ever
- *    filled beyond its size;
+ *    filled beyond its size; once with a fill memory larger than the run,
+ *    once with 8 (evictions on every fill);
  *  - checkpoints: a loaded table behaves exactly like the saved one, and
  *    every truncation and byte flip is refused or loads a valid table. */
 #include <check.h>
@@ -222,23 +223,27 @@ END_TEST
 /* ---------------------------------------------------- property test */
 
 #define MODEL_ORDERS 40000
-#define MODEL_FILLS 40
+#define MODEL_FILLS 40 /* sizes ≤ 20 in fills ≥ 0.5 */
 
-/* The independent model: every order ever issued, every fill id seen per
- * order (a plain list), states as the docs' table says. */
+/* The independent model: every order ever issued, states as the docs'
+ * table says, and per order the fills booked with their sequence number
+ * among all fills: one is still recognised while fewer than `memory`
+ * fills came after it. */
 typedef struct model_order {
     int exists, closed, state, acked;
     double size, filled;
     uint64_t fills[MODEL_FILLS];
+    long seq[MODEL_FILLS];
     int n_fills;
 } model_order;
 
 static model_order model[MODEL_ORDERS];
+static long model_fills, model_memory;
 
 static int model_seen(const model_order *m, uint64_t f)
 {
     for (int i = 0; i < m->n_fills; i++)
-        if (m->fills[i] == f)
+        if (m->fills[i] == f && m->seq[i] >= model_fills - model_memory)
             return 1;
     return 0;
 }
@@ -277,7 +282,8 @@ static int model_update(uint64_t id, int ev, double size, uint64_t fill, uint64_
         m->filled += size;
         m->acked = 1;
         ck_assert_int_lt(m->n_fills, MODEL_FILLS);
-        m->fills[m->n_fills++] = fill;
+        m->fills[m->n_fills] = fill;
+        m->seq[m->n_fills++] = model_fills++;
         if (m->filled >= m->size - 1e-12 * fmax(1.0, m->size))
             m->closed = 1;
         else if (m->state != CSCALP_ORDER_PENDING_CANCEL)
@@ -289,11 +295,16 @@ static int model_update(uint64_t id, int ev, double size, uint64_t fill, uint64_
     }
 }
 
+/* Memory 2¹⁷ remembers every fill of the run; memory 8 forgets all but
+ * the last 8 (evictions from the set on every fill). */
+static const uint32_t memories[] = {1u << 17, 8};
+
 START_TEST(random_updates_agree_with_an_independent_model)
 {
     memset(model, 0, sizeof model);
-    /* remembers more fills than the run makes: de-duplication is exact */
-    cscalp_orders *o = make(16, 1u << 17);
+    model_fills = 0;
+    model_memory = memories[_i];
+    cscalp_orders *o = make(16, memories[_i]);
     tu_rng g = {12345};
     long applied_fills = 0, duplicates = 0, refused = 0;
     for (long step = 0; step < 1000000; step++) {
@@ -346,10 +357,10 @@ START_TEST(random_updates_agree_with_an_independent_model)
             }
         }
     }
-    printf("{\"report\":\"orders_property\",\"updates\":1000000,\"orders\":%llu,"
-           "\"applied_fills\":%ld,\"duplicates\":%ld,\"refused\":%ld}\n",
-           (unsigned long long)(cscalp_orders_next_id(o) - 1), applied_fills, duplicates,
-           refused);
+    printf("{\"report\":\"orders_property\",\"fill_memory\":%u,\"updates\":1000000,"
+           "\"orders\":%llu,\"applied_fills\":%ld,\"duplicates\":%ld,\"refused\":%ld}\n",
+           memories[_i], (unsigned long long)(cscalp_orders_next_id(o) - 1), applied_fills,
+           duplicates, refused);
     ck_assert(applied_fills > 10000 && duplicates > 1000 && refused > 1000);
     cscalp_orders_destroy(o);
 }
@@ -458,7 +469,8 @@ int main(void)
     tcase_add_test(tc, cancel_reject_of_an_acked_order);
     tcase_add_test(tc, fills_complete_duplicate_and_overfill);
     tcase_add_test(tc, capacity_ids_and_order);
-    tcase_add_test(tc, random_updates_agree_with_an_independent_model);
+    tcase_add_loop_test(tc, random_updates_agree_with_an_independent_model, 0,
+                        (int)(sizeof memories / sizeof memories[0]));
     tcase_add_test(tc, checkpoints_round_trip_and_refuse_damage);
     suite_add_tcase(s, tc);
     return tu_run(s);
