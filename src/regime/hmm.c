@@ -437,6 +437,25 @@ static void reorder(cscalp_hmm *h)
     h->reorders++;
 }
 
+/* Transition rows from the statistics, read as counts over `memory`
+ * observations, plus `transition_prior` pseudo-steps of the prior (a
+ * Dirichlet MAP estimate); a row with no weight at all keeps its values. */
+static void transitions_from_stats(cscalp_hmm *h, double memory)
+{
+    const uint32_t K = h->K;
+    for (uint32_t k = 0; k < K; k++) {
+        double row[K_MAX], sum = 0.0;
+        for (uint32_t j = 0; j < K; j++) {
+            row[j] = memory * h->st[k * K + j] + h->p.transition_prior * prior_transition(h, k, j);
+            sum += row[j];
+        }
+        if (!(sum > 0.0))
+            continue;
+        for (uint32_t j = 0; j < K; j++)
+            h->trans[k * K + j] = row[j] / sum;
+    }
+}
+
 /* One stepwise-EM update with step size eta from the posterior `gamma`, the
  * two-slice posterior `xi` (K × K) and the observation x. */
 static void em_update(cscalp_hmm *h, const double *gamma, const double *xi, const double *x)
@@ -474,20 +493,8 @@ static void em_update(cscalp_hmm *h, const double *gamma, const double *xi, cons
             h->vars[k * D + d] = fmax(v, h->p.min_variance);
         }
     }
-    /* Transitions: the statistics as counts over the effective memory
-     * (1 / eta observations) plus the Dirichlet prior, per row. */
-    const double memory = 1.0 / eta;
-    for (uint32_t k = 0; k < K; k++) {
-        double row[K_MAX], sum = 0.0;
-        for (uint32_t j = 0; j < K; j++) {
-            row[j] = memory * h->st[k * K + j] + h->p.transition_prior * prior_transition(h, k, j);
-            sum += row[j];
-        }
-        if (!(sum > 0.0))
-            continue;
-        for (uint32_t j = 0; j < K; j++)
-            h->trans[k * K + j] = row[j] / sum;
-    }
+    /* Transitions over the effective memory of 1 / eta observations. */
+    transitions_from_stats(h, 1.0 / eta);
     h->em_steps++;
     reorder(h);
 }
@@ -568,7 +575,6 @@ static int maybe_birth(cscalp_hmm *h, const double *x)
             h->means[a * D + d] = m;
             h->vars[a * D + d] = fmax(h->s2[a * D + d] / h->s0[a] - m * m, h->p.min_variance);
         }
-    h->post[a] += h->post[b];
     /* b is born from the run: its weight is the run's length over the
      * model's memory, its variance the run's, but no narrower than a
      * third of the way to the nearest state, so it can take in the regime
@@ -610,19 +616,7 @@ static int maybe_birth(cscalp_hmm *h, const double *x)
     for (uint32_t k = 0; k < K; k++)
         if (h->new_of_old[k] == b)
             h->new_of_old[k] = a;
-    /* Transitions from the statistics and the prior, as in em_update. */
-    const double mem_steps = memory + n;
-    for (uint32_t k = 0; k < K; k++) {
-        double row[K_MAX], sum = 0.0;
-        for (uint32_t j = 0; j < K; j++) {
-            row[j] = mem_steps * h->st[k * K + j] +
-                     h->p.transition_prior * prior_transition(h, k, j);
-            sum += row[j];
-        }
-        if (sum > 0.0)
-            for (uint32_t j = 0; j < K; j++)
-                h->trans[k * K + j] = row[j] / sum;
-    }
+    transitions_from_stats(h, memory + n);
     /* The run is the new state's: the filter starts there. */
     for (uint32_t k = 0; k < K; k++)
         h->post[k] = k == b ? 1.0 : 0.0;

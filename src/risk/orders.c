@@ -30,6 +30,10 @@ struct cscalp_orders {
 _Static_assert(sizeof(cscalp_orders_counters) % sizeof(uint64_t) == 0,
                "the counters are saved as an array of u64");
 
+/* Sizes are host decimals in binary: fills may add up to the size give or
+ * take their rounding (a few ulps), far below any lot. */
+static double fill_slack(double size) { return 1e-12 * fmax(1.0, size); }
+
 static uint32_t slot_of(const cscalp_orders *o, fill_key k)
 {
     /* splitmix64's finaliser over both ids: well mixed, deterministic */
@@ -295,9 +299,7 @@ cscalp_order_outcome cscalp_orders_update(cscalp_orders *o, uint64_t id, int eve
         return refuse(o, CSCALP_ORDER_TRANSITION, reason);
     case CSCALP_ORDER_EV_FILL: {
         const double after = ord->filled + fill_size;
-        /* Sizes are host decimals in binary: allow their rounding (a
-         * few ulps of the size), far below any lot. */
-        const double slack = 1e-12 * fmax(1.0, ord->size);
+        const double slack = fill_slack(ord->size);
         if (after > ord->size + slack) {
             snprintf(why, cap, "order %llu: fill of %.17g would make %.17g filled of %.17g",
                      (unsigned long long)id, fill_size, after, ord->size);
@@ -411,7 +413,7 @@ int cscalp_orders_load(cscalp_orders *o, cscalp_rbuf *r, char *why, size_t cap)
         ord.created_ns = cscalp_get_i64(r);
         const uint32_t reduce_only = cscalp_get_u32(r);
         const uint32_t acked = cscalp_get_u32(r);
-        const double slack = 1e-12 * fmax(1.0, ord.size);
+        const double slack = fill_slack(ord.size);
         if (r->failed || ord.id <= last_id || ord.id >= next_id || (side != 0 && side != 2) ||
             !isfinite(ord.price) || ord.price < 0.0 || !isfinite(ord.size) ||
             !(ord.size > 0.0) || !isfinite(ord.filled) || ord.filled < 0.0 ||
