@@ -109,7 +109,13 @@ CSCALP_API int cscalp_has_feature(int feature);
     X(ECONFIG_FIXED, -17, "configuration key is fixed when the engine opens") \
     X(ECORRUPT, -18, "checkpoint damaged: truncated, bad checksum or bad field") \
     X(EVERSION, -19, "checkpoint format version or byte order not supported") \
-    X(EIO, -20, "file could not be opened, read, written or synced")
+    X(EIO, -20, "file could not be opened, read, written or synced")            \
+    X(EORDER_UNKNOWN, -21, "order update for a client id this engine never issued") \
+    X(EORDER_CLOSED, -22, "order update for an order already closed")           \
+    X(EOVERFILL, -23, "fill beyond the order's size")                          \
+    X(ETRANSITION, -24, "order update impossible in the order's state")        \
+    X(EKILLED, -25, "refused while the kill switch is tripped")                \
+    X(ERISK, -26, "refused by a pre-trade risk control")
 
 typedef enum cscalp_error {
 #define CSCALP_ERROR_ENUM_(name, code, text) CSCALP_##name = code,
@@ -354,8 +360,8 @@ typedef enum cscalp_class {
     CSCALP_CLASS_UP = 2
 } cscalp_class;
 
-/** How much the engine may act on its own (values pinned). Until autonomy
- *  control exists every engine is MANUAL: signals only. */
+/** How much the engine may act on its own (values pinned). Every engine
+ *  opens MANUAL; cscalp_set_autonomy raises it (docs/risk.md, "Autonomy"). */
 typedef enum cscalp_autonomy {
     CSCALP_AUTONOMY_MANUAL = 0,     /**< signals only, no intents */
     CSCALP_AUTONOMY_ASSISTED = 1,   /**< intents only reduce risk unless confirmed */
@@ -388,7 +394,9 @@ typedef struct cscalp_signal {
     int32_t autonomy;          /**< cscalp_autonomy in force */
     double regime_probability; /**< its filtered posterior probability (1/K
                                     while the regime model warms up) */
-    double target_position;    /**< contracts, signed; 0 until the policy exists */
+    double target_position;    /**< contracts, signed: the position the policy
+                                    wants now (docs/policy.md), whatever the
+                                    autonomy; 0 with no quote */
     uint64_t model_version;    /**< 1 when initialised; +1 per published update */
 } cscalp_signal;
 
@@ -437,6 +445,209 @@ typedef struct cscalp_adapt_report {
  *  CSCALP_ESTRUCT (report->size too small). Thread: the owning thread. */
 CSCALP_API int cscalp_adapt(cscalp_engine *engine, uint32_t budget_steps,
                             cscalp_adapt_report *report);
+
+/* ------------------------------------------------------------------------ */
+/* Decisions: order intents, order updates, position, autonomy              */
+/* ------------------------------------------------------------------------ */
+
+/* The library decides; the host executes (docs/risk.md, docs/policy.md).
+ * On the event-time grid `policy.decide_interval_ms` the engine asks the
+ * policy what it wants (the edge after costs, a volatility-targeted
+ * position within the caps), runs every order through the pre-trade
+ * controls (risk.*) and the autonomy level, and queues what passes as
+ * intents. The host polls them, sends them to its venue under the client
+ * order id given, and reports every answer with cscalp_on_order. The
+ * engine's position follows the host's fills only: an intent changes
+ * nothing until a fill for it is reported. */
+
+/** What an intent asks for. */
+typedef enum cscalp_intent_kind {
+    CSCALP_INTENT_NEW = 1,   /**< place a new order */
+    CSCALP_INTENT_CANCEL = 2 /**< cancel the working order client_id */
+} cscalp_intent_kind;
+
+/** Order types. */
+typedef enum cscalp_order_type {
+    CSCALP_ORDER_LIMIT = 0,     /**< plain limit order (not used by this version) */
+    CSCALP_ORDER_POST_ONLY = 1, /**< limit that must rest (maker or refused) */
+    CSCALP_ORDER_MARKET = 2     /**< crosses now; `price` is the protection
+                                     price: the worst acceptable, inside the
+                                     risk.price_collar_bps collar. Send it as an
+                                     IOC limit at that price, or as a market
+                                     order with the venue's price protection */
+} cscalp_order_type;
+
+/** Time in force. */
+typedef enum cscalp_time_in_force {
+    CSCALP_TIF_GTC = 0, /**< good till cancelled */
+    CSCALP_TIF_IOC = 1, /**< immediate or cancel (MARKET intents) */
+    CSCALP_TIF_GTX = 2  /**< good till crossing: post-only (POST_ONLY intents) */
+} cscalp_time_in_force;
+
+/** Why an intent exists (values pinned). */
+typedef enum cscalp_intent_reason {
+    CSCALP_INTENT_ENTRY = 1,       /**< towards a larger position the policy wants */
+    CSCALP_INTENT_EXIT = 2,        /**< towards a smaller one (reduce-only) */
+    CSCALP_INTENT_REPRICE = 3,     /**< cancel: the touch moved away from the order */
+    CSCALP_INTENT_TTL = 4,         /**< cancel: older than policy.order_ttl_ms */
+    CSCALP_INTENT_STALE = 5,       /**< cancel: on the wrong side of, or larger
+                                        than, what is wanted now */
+    CSCALP_INTENT_KILL_SWITCH = 6, /**< cancel or reduce-only flatten after the
+                                        kill switch tripped */
+    CSCALP_INTENT_AUTONOMY = 7     /**< cancel: autonomy lowered to MANUAL */
+} cscalp_intent_reason;
+
+/** Bits of cscalp_intent.flags. */
+#define CSCALP_INTENT_REDUCE_ONLY (1u << 0) /**< send it reduce-only */
+#define CSCALP_INTENT_NEEDS_CONFIRMATION (1u << 1) /**< ASSISTED autonomy: an
+    order that adds exposure; send it only if you confirm it, else report
+    it CSCALP_UPDATE_REJECTED (e.g. with text "declined") */
+
+/** One intent. Output struct: set out[0].size (see cscalp_poll_intents). */
+typedef struct cscalp_intent {
+    uint32_t size;         /**< set by the caller to sizeof(cscalp_intent) */
+    int32_t kind;          /**< cscalp_intent_kind */
+    uint64_t client_id;    /**< NEW: the id to send the order under (unique for
+                                the engine's life, across checkpoints, >= 1);
+                                CANCEL: the order to cancel */
+    int64_t ts_ns;         /**< engine clock when it was decided */
+    int32_t side;          /**< NEW: cscalp_side; CANCEL: the order's side */
+    int32_t type;          /**< NEW: cscalp_order_type */
+    int32_t time_in_force; /**< NEW: cscalp_time_in_force */
+    int32_t reason;        /**< cscalp_intent_reason */
+    double price;          /**< NEW: limit or protection price on the
+                                policy.tick_size_quote grid (quote per contract) */
+    double quantity;       /**< NEW: contracts on the policy.lot_size_contracts grid
+                                (a kill-switch flatten: the exact position) */
+    uint32_t flags;        /**< CSCALP_INTENT_* bits */
+    int32_t regime;        /**< regime when decided (explanation) */
+    double expected_move_bps; /**< the signal's expected move (explanation) */
+    double edge_bps;       /**< the edge after costs that justified it:
+                                maker edge for POST_ONLY, taker edge for
+                                MARKET; 0 for cancels and flattens */
+    double target_position; /**< what the policy wanted, contracts, signed */
+    double position;       /**< the engine's position when decided */
+} cscalp_intent;
+
+/** Move up to `cap` queued intents, oldest first, into `out` and return how
+ *  many (>= 0), or a negative error. The caller sets out[0].size to
+ *  sizeof(cscalp_intent); it is the stride of the array, so a host compiled
+ *  against an older, shorter struct still gets whole elements (each with
+ *  size set to it). An intent is given out once. The queue holds
+ *  risk.intent_queue_count intents; while it is full the policy waits (counted,
+ *  CSCALP_EVENT_INTENTS_DROPPED). Intents are queued inside push, tick,
+ *  cscalp_on_order, cscalp_set_autonomy and cscalp_configure calls.
+ *  Allocation-free. Errors: CSCALP_EINVAL (NULL engine, or out NULL with
+ *  cap > 0), CSCALP_ESTRUCT (out[0].size smaller than the version-1 struct).
+ *  Thread: the owning thread. */
+CSCALP_API int cscalp_poll_intents(cscalp_engine *engine, cscalp_intent *out, size_t cap);
+
+/** Kinds of order update. */
+typedef enum cscalp_update_type {
+    CSCALP_UPDATE_ACK = 1,       /**< the venue accepted the order */
+    CSCALP_UPDATE_REJECTED = 2,  /**< the venue (or the host) refused the order
+                                      or, for an order with a cancel pending,
+                                      the cancel; `text` says why */
+    CSCALP_UPDATE_FILL = 3,      /**< a partial or full fill */
+    CSCALP_UPDATE_CANCELLED = 4, /**< the order is cancelled (remainder) */
+    CSCALP_UPDATE_EXPIRED = 5    /**< the venue expired it (IOC remainder, GTX
+                                      that would have crossed) */
+} cscalp_update_type;
+
+/** Liquidity side of a fill. */
+typedef enum cscalp_liquidity {
+    CSCALP_LIQUIDITY_UNKNOWN = 0,
+    CSCALP_LIQUIDITY_MAKER = 1,
+    CSCALP_LIQUIDITY_TAKER = 2
+} cscalp_liquidity;
+
+/** The host's report of what happened to an order. Input struct with a size
+ *  field: set size to sizeof(cscalp_order_update); fields may be appended. */
+typedef struct cscalp_order_update {
+    uint32_t size;          /**< sizeof(cscalp_order_update) */
+    int32_t type;           /**< cscalp_update_type */
+    uint64_t client_id;     /**< from the intent */
+    int64_t ts_ns;          /**< venue time (informational; the engine clock
+                                 stays the market data's) */
+    uint64_t fill_id;       /**< FILL: the venue's trade id, non-zero; the same
+                                 (client_id, fill_id) again is a duplicate and
+                                 ignored */
+    double fill_price;      /**< FILL: > 0, quote per contract */
+    double fill_quantity;   /**< FILL: > 0, contracts */
+    double fee;             /**< FILL: quote currency charged, < 0 for a rebate */
+    int32_t liquidity;      /**< FILL: cscalp_liquidity */
+    uint32_t flags;         /**< reserved, 0 */
+    const char *text;       /**< REJECTED: the venue's reason (may be NULL);
+                                 copied into the health event */
+} cscalp_order_update;
+
+/** Apply an order update. The order table follows the update (docs/risk.md,
+ *  "Orders"); an applied fill is booked in the position (average entry,
+ *  realised PnL, fees) exactly once. A duplicated fill id returns CSCALP_OK
+ *  and changes nothing (counted). A refused update changes nothing, is
+ *  counted and raises CSCALP_EVENT_ORDER_UPDATE_REFUSED. A venue rejection
+ *  raises CSCALP_EVENT_ORDER_REJECTED. O(open orders), allocation-free.
+ *  Errors: CSCALP_EINVAL (NULL, unknown type, FILL with fill_id 0),
+ *  CSCALP_ESTRUCT (size smaller than the version-1 struct),
+ *  CSCALP_ENONFINITE, CSCALP_EPRICE, CSCALP_ESIZE (FILL fields),
+ *  CSCALP_EORDER_UNKNOWN (an id this engine never issued),
+ *  CSCALP_EORDER_CLOSED (the order is closed: a fill after its cancel; the
+ *  fill is not booked, resync with cscalp_set_position), CSCALP_EOVERFILL,
+ *  CSCALP_ETRANSITION (e.g. REJECTED after a fill).
+ *  Thread: the owning thread. */
+CSCALP_API int cscalp_on_order(cscalp_engine *engine, const cscalp_order_update *update);
+
+/** The host's authoritative position: `position` contracts (signed, > 0
+ *  long) at average entry `entry_price` (ignored when position is 0). Use it
+ *  after a restart, a reconnect or a refused fill. Realised PnL, fees and
+ *  funding so far are kept. Working orders are kept (report their fate with
+ *  cscalp_on_order). Raises CSCALP_EVENT_POSITION_RESYNC: INFO when it
+ *  matched, WARNING with the difference. Errors: CSCALP_EINVAL,
+ *  CSCALP_ENONFINITE, CSCALP_EPRICE (entry <= 0 with a position).
+ *  Thread: the owning thread. */
+CSCALP_API int cscalp_set_position(cscalp_engine *engine, double position,
+                                   double entry_price);
+
+/** The position and PnL now (docs/risk.md, "Positions and PnL"). Money in
+ *  quote currency; fees and funding > 0 are paid, < 0 received. */
+typedef struct cscalp_position {
+    uint32_t size;            /**< set by the caller to sizeof(cscalp_position) */
+    uint32_t open_orders;     /**< working orders (not yet closed) */
+    double position;          /**< contracts, signed */
+    double entry_price;       /**< average entry, 0 when flat */
+    double mark_price;        /**< the mid the unrealised PnL is marked at (0: no quote) */
+    double realised_pnl;      /**< before fees and funding */
+    double unrealised_pnl;    /**< position × (mark − entry) */
+    double fees;
+    double funding;
+    double equity;            /**< risk.initial_equity_quote + realised − fees −
+                                   funding + unrealised */
+    uint64_t fills;           /**< fills booked */
+    int32_t kill_switch;      /**< 1 while tripped */
+    int32_t autonomy;         /**< cscalp_autonomy in force */
+} cscalp_position;
+
+/** Fill `out` (caller sets out->size first). Errors: CSCALP_EINVAL,
+ *  CSCALP_ESTRUCT. Thread: the owning thread. */
+CSCALP_API int cscalp_get_position(const cscalp_engine *engine, cscalp_position *out);
+
+/** Set the autonomy level (cscalp_autonomy). MANUAL: signals only, no
+ *  intents (lowering to MANUAL cancels the working orders, reason
+ *  AUTONOMY). ASSISTED: orders that reduce exposure and cancels are queued
+ *  as usual; orders that add exposure are queued flagged
+ *  CSCALP_INTENT_NEEDS_CONFIRMATION. AUTONOMOUS: every intent. EVOLVING: as
+ *  AUTONOMOUS in this version (hyper-parameter search comes later; the
+ *  level is kept and reported as EVOLVING). Learning runs at every level as
+ *  learn.mode says. Kill-switch cancels and flattens are queued at every
+ *  level. A change raises CSCALP_EVENT_AUTONOMY_CHANGED. The level is in
+ *  checkpoints. Errors: CSCALP_EINVAL (NULL, unknown level), CSCALP_EKILLED
+ *  (a level above MANUAL while the kill switch is tripped: re-arm first
+ *  with cscalp_configure {"risk":{"kill_switch":"armed"}}).
+ *  Thread: the owning thread. */
+CSCALP_API int cscalp_set_autonomy(cscalp_engine *engine, int level);
+
+/** The autonomy level in force (cscalp_autonomy); MANUAL for NULL. */
+CSCALP_API int cscalp_get_autonomy(const cscalp_engine *engine);
 
 /* ------------------------------------------------------------------------ */
 /* Checkpoints                                                              */
@@ -549,9 +760,33 @@ typedef enum cscalp_event_code {
     CSCALP_EVENT_CHECKPOINT_SAVED = 12, /**< cscalp_save wrote a checkpoint */
     CSCALP_EVENT_CHECKPOINT_FAILED = 13, /**< cscalp_save could not write one;
                                              the previous file is intact */
-    CSCALP_EVENT_REGIME_CHANGED = 14     /**< the current regime changed (INFO,
+    CSCALP_EVENT_REGIME_CHANGED = 14,    /**< the current regime changed (INFO,
                                              component REGIME): "regime FROM -> TO
                                              (posterior P)"; docs/regime.md */
+    CSCALP_EVENT_INTENT_REFUSED = 15,    /**< a pre-trade control refused an order
+                                             the policy wanted; it was not emitted
+                                             (WARNING, RISK, error CSCALP_ERISK; the
+                                             message names the rule and its numbers) */
+    CSCALP_EVENT_ORDER_UPDATE_REFUSED = 16, /**< cscalp_on_order refused an update
+                                             (WARNING, RISK): unknown or closed id,
+                                             overfill, impossible transition, bad
+                                             field; nothing changed */
+    CSCALP_EVENT_ORDER_REJECTED = 17,    /**< the venue rejected an order (WARNING,
+                                             RISK); the message has its text */
+    CSCALP_EVENT_KILL_SWITCH = 18,       /**< the kill switch tripped (CRITICAL) or
+                                             was re-armed (INFO), component RISK */
+    CSCALP_EVENT_AUTONOMY_CHANGED = 19,  /**< the autonomy level changed (INFO by
+                                             the host, WARNING by the engine) */
+    CSCALP_EVENT_POSITION_RESYNC = 20,   /**< cscalp_set_position replaced the
+                                             position (INFO when it matched,
+                                             WARNING with the difference) */
+    CSCALP_EVENT_INTENTS_DROPPED = 21,   /**< the intent queue was full: the
+                                             policy's orders were held back
+                                             (WARNING, POLICY); poll more often */
+    CSCALP_EVENT_FUNDING_SETTLED = 22,   /**< a funding payment was booked (INFO,
+                                             RISK) */
+    CSCALP_EVENT_LOSS_COOLDOWN = 23      /**< a run of losing round trips started
+                                             the cool-down (WARNING, RISK) */
 } cscalp_event_code;
 
 /** What the engine did about it; values are pinned. */
@@ -562,7 +797,10 @@ typedef enum cscalp_action {
     CSCALP_ACTION_CLAMPED = 3,  /**< input accepted with its time clamped */
     CSCALP_ACTION_ROLLED_BACK = 4, /**< state returned to the last good one */
     CSCALP_ACTION_SWITCHED = 5,    /**< a different model now serves signals */
-    CSCALP_ACTION_DROPPED = 6      /**< data skipped, nothing else changed */
+    CSCALP_ACTION_DROPPED = 6,     /**< data skipped, nothing else changed */
+    CSCALP_ACTION_HALTED = 7,      /**< trading stopped: orders cancelled, the
+                                        position flattened, autonomy MANUAL */
+    CSCALP_ACTION_DEGRADED = 8     /**< autonomy lowered */
 } cscalp_action;
 
 /** A health event, delivered to the callback. */

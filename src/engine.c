@@ -18,7 +18,9 @@
 #include "nn/nn.h"
 #include "persist/checkpoint.h"
 #include "persist/config.h"
+#include "policy/policy.h"
 #include "regime/regime.h"
+#include "risk/desk.h"
 #include "util/alloc.h"
 #include "util/json_writer.h"
 
@@ -41,6 +43,21 @@ struct cscalp_engine {
     /* The regime model (docs/regime.md): its posterior is the expert
      * gate's regime input. */
     cscalp_regime *regime;
+
+    /* The decision path (docs/policy.md, docs/risk.md): the policy's
+     * parameters, the margin tiers its liquidation cap reads, and the risk
+     * desk that every order passes and that follows the host's orders and
+     * fills. The policy decides on an event-time grid. */
+    cscalp_policy_params policy;
+    cscalp_liq_table brackets;
+    cscalp_desk *desk;
+    uint32_t rvol_index; /* rvol_60s in the feature vector */
+    int64_t next_decide_ns;
+    cscalp_policy_decision last_decision;
+    double last_sigma_bps;
+    uint64_t decisions;
+    uint64_t decisions_without_signal;
+
     uint64_t inferences;
     uint64_t inference_failures;
 
@@ -177,6 +194,95 @@ static void regime_config_of(const cscalp_config *c, cscalp_regime_config *rc)
     memcpy(rc->max_leverage, c->regime_max_leverage_factors.values, sizeof rc->max_leverage);
 }
 
+/* The risk desk's view of the risk.* and policy.* keys. */
+static void desk_config_of(const cscalp_config *c, cscalp_desk_config *dc)
+{
+    memset(dc, 0, sizeof *dc);
+    cscalp_risk_limits *l = &dc->limits;
+    l->max_order_contracts = c->risk_max_order_contracts;
+    l->max_order_notional = c->risk_max_order_notional_quote;
+    l->max_position_contracts = c->risk_max_position_contracts;
+    l->max_leverage = c->risk_max_leverage;
+    l->price_collar_bps = c->risk_price_collar_bps;
+    l->max_orders_per_s = (uint32_t)c->risk_max_orders_per_s;
+    l->max_orders_per_min = (uint32_t)c->risk_max_orders_per_min;
+    l->max_open_orders = (uint32_t)c->risk_max_open_orders;
+    l->max_daily_drawdown = c->risk_max_daily_drawdown_quote;
+    l->max_total_drawdown = c->risk_max_total_drawdown_quote;
+    l->loss_streak = (uint32_t)c->risk_loss_streak;
+    l->loss_cooldown_ns = c->risk_loss_cooldown_ms * 1000000;
+    dc->initial_equity = c->risk_initial_equity_quote;
+    dc->tick_size = c->policy_tick_size;
+    dc->lot_size = c->policy_lot_size;
+    dc->market_protection_bps = c->policy_market_protection_bps;
+    dc->intent_queue = (uint32_t)c->risk_intent_queue;
+    dc->fill_id_memory = (uint32_t)c->risk_fill_id_memory;
+}
+
+static void policy_params_of(const cscalp_config *c, cscalp_policy_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->taker_fee_bps = c->fees_taker_bps;
+    p->maker_fee_bps = c->fees_maker_bps;
+    p->vol_target_bps = c->policy_vol_target_bps;
+    p->max_position_contracts = c->risk_max_position_contracts;
+    p->liquidation_sigmas = c->policy_liquidation_sigmas;
+    p->tick_size = c->policy_tick_size;
+    p->lot_size = c->policy_lot_size;
+    p->order_ttl_ns = c->policy_order_ttl_ms * 1000000;
+    p->reprice_ticks = c->policy_reprice_ticks;
+}
+
+/* The margin tiers from the three risk.margin_bracket_* lists (the same
+ * length each), with the maintenance amounts from the cum formula. */
+static int brackets_of(const cscalp_config *c, cscalp_liq_table *t, char *why, size_t cap)
+{
+    const int64_t n = c->risk_margin_bracket_caps_quote.count;
+    if (c->risk_margin_bracket_rates.count != n ||
+        c->risk_margin_bracket_max_leverage.count != n) {
+        snprintf(why, cap,
+                 "risk.margin_bracket_rate_fractions / risk.margin_bracket_max_leverage_factors: %lld and %lld "
+                 "elements, risk.margin_bracket_caps_quote has %lld; one of each per tier",
+                 (long long)c->risk_margin_bracket_rates.count,
+                 (long long)c->risk_margin_bracket_max_leverage.count, (long long)n);
+        return CSCALP_ECONFIG_RANGE;
+    }
+    memset(t, 0, sizeof *t);
+    t->count = (uint32_t)n;
+    for (int64_t i = 0; i < n; i++) {
+        cscalp_liq_bracket *b = &t->brackets[i];
+        b->notional_floor_usdt = i == 0 ? 0.0 : c->risk_margin_bracket_caps_quote.values[i - 1];
+        b->notional_cap_usdt = c->risk_margin_bracket_caps_quote.values[i];
+        b->maint_margin_rate = c->risk_margin_bracket_rates.values[i];
+        b->max_leverage = c->risk_margin_bracket_max_leverage.values[i];
+    }
+    cscalp_liq_table_derive_amounts(t);
+    char inner[200];
+    if (cscalp_liq_table_validate(t, inner, sizeof inner) != CSCALP_OK) {
+        snprintf(why, cap, "risk.margin_bracket_*: %s", inner);
+        return CSCALP_ECONFIG_RANGE;
+    }
+    return CSCALP_OK;
+}
+
+/* The cross-key checks of the decision path's keys, before a configuration
+ * is taken (open or cscalp_configure). */
+static int decision_config_check(const cscalp_config *c, char *why, size_t cap)
+{
+    cscalp_liq_table t;
+    int rc = brackets_of(c, &t, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    cscalp_desk_config dc;
+    desk_config_of(c, &dc);
+    rc = cscalp_desk_config_check(&dc, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    cscalp_policy_params pp;
+    policy_params_of(c, &pp);
+    return cscalp_policy_params_check(&pp, why, cap);
+}
+
 static void apply_config(cscalp_engine *e)
 {
     const cscalp_config *c = &e->cfg;
@@ -196,6 +302,29 @@ static void apply_config(cscalp_engine *e)
         regime_config_of(c, &rc);
         cscalp_regime_set_config(e->regime, &rc);
     }
+    if (e->desk != NULL) {
+        /* Checked by decision_config_check before the configuration was
+         * taken, so these cannot fail. */
+        cscalp_desk_config dc;
+        desk_config_of(c, &dc);
+        char why[200];
+        cscalp_desk_set_config(e->desk, &dc, why, sizeof why);
+        policy_params_of(c, &e->policy);
+        brackets_of(c, &e->brackets, why, sizeof why);
+    }
+}
+
+/* After any call that reached the risk desk: its health events, and
+ * risk.kill_switch kept equal to the switch (the desk trips it on a
+ * drawdown), so the effective configuration shows it. */
+static void desk_done(cscalp_engine *e)
+{
+    e->cfg.risk_kill_switch =
+        cscalp_desk_killed(e->desk) ? CSCALP_CONFIG_KILL_TRIPPED : CSCALP_CONFIG_KILL_ARMED;
+    cscalp_desk_event ev;
+    while (cscalp_desk_next_event(e->desk, &ev))
+        cscalp_health_emit(&e->health, ev.ts_ns, ev.severity, ev.component, ev.event,
+                           ev.error, ev.action, ev.message);
 }
 
 /* The backend model.backend asks for; CSCALP_EUNSUPPORTED when the build
@@ -265,11 +394,38 @@ static int model_create(cscalp_engine *e, char *why, size_t cap)
     return cscalp_regime_create(&e->mem, &regc, &e->regime, why, cap);
 }
 
+/* The decision path: the risk desk, the policy's parameters and the margin
+ * tiers (the configuration was checked by decision_config_check). */
+static int decision_create(cscalp_engine *e, char *why, size_t cap)
+{
+    int rc = decision_config_check(&e->cfg, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    cscalp_desk_config dc;
+    desk_config_of(&e->cfg, &dc);
+    rc = cscalp_desk_create(&e->mem, &dc, &e->desk, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    policy_params_of(&e->cfg, &e->policy);
+    brackets_of(&e->cfg, &e->brackets, why, cap);
+    e->rvol_index = CSCALP_FEATURE_COUNT;
+    for (uint32_t i = 0; i < CSCALP_FEATURE_COUNT; i++)
+        if (strcmp(cscalp_features_name(i), "rvol_60s") == 0)
+            e->rvol_index = i;
+    if (e->rvol_index == CSCALP_FEATURE_COUNT) {
+        snprintf(why, cap, "features: no rvol_60s feature for the policy's volatility");
+        return CSCALP_EUNSUPPORTED;
+    }
+    e->next_decide_ns = INT64_MIN;
+    return CSCALP_OK;
+}
+
 static void destroy(cscalp_engine *e)
 {
     const cscalp_allocator mem = e->mem;
     cscalp_learn_destroy(e->learn);
     cscalp_regime_destroy(e->regime);
+    cscalp_desk_destroy(e->desk);
     cscalp_mem_free(&mem, e->model_input);
     cscalp_mem_free(&mem, e->last_error);
     cscalp_mem_free(&mem, e->features);
@@ -309,7 +465,9 @@ static int engine_create(const cscalp_allocator *mem, const cscalp_config *cfg,
                          cfg->features_norm_half_life_s, cfg->features_z_clip,
                          (uint64_t)cfg->features_norm_warmup_samples);
     cscalp_health_init(&e->health, 0);
-    const int rc = model_create(e, why, cap);
+    int rc = model_create(e, why, cap);
+    if (rc == CSCALP_OK)
+        rc = decision_create(e, why, cap);
     if (rc != CSCALP_OK) {
         destroy(e);
         return rc;
@@ -350,6 +508,8 @@ int cscalp_open_ex(cscalp_engine **out, const char *config_json,
     }
     if (rc != CSCALP_OK)
         return open_failed(errbuf, errbuf_cap, rc, why);
+    if ((*out)->cfg.risk_kill_switch == CSCALP_CONFIG_KILL_TRIPPED)
+        cscalp_desk_kill((*out)->desk, 0, "risk.kill_switch is \"tripped\" in the configuration");
     return CSCALP_OK;
 }
 
@@ -402,6 +562,8 @@ int cscalp_configure(cscalp_engine *e, const char *json_patch)
     }
     if (rc == CSCALP_OK)
         rc = resolve_backend(&next, &backend, why, sizeof why);
+    if (rc == CSCALP_OK)
+        rc = decision_config_check(&next, why, sizeof why);
     if (rc != CSCALP_OK) {
         set_error(e, "%s", why);
         e->config_rejected++;
@@ -418,11 +580,21 @@ int cscalp_configure(cscalp_engine *e, const char *json_patch)
     cscalp_health_emit(&e->health, e->feed->clock_ns, CSCALP_SEVERITY_INFO,
                        CSCALP_COMPONENT_ENGINE, CSCALP_EVENT_CONFIG_CHANGED, CSCALP_OK,
                        CSCALP_ACTION_APPLIED, "configuration patch applied");
+    /* risk.kill_switch is the switch itself: "tripped" trips it by hand,
+     * "armed" re-arms it. */
+    const int killed = cscalp_desk_killed(e->desk);
+    if (next.risk_kill_switch == CSCALP_CONFIG_KILL_TRIPPED && !killed)
+        cscalp_desk_kill(e->desk, e->feed->clock_ns,
+                         "risk.kill_switch set to \"tripped\" by cscalp_configure");
+    else if (next.risk_kill_switch == CSCALP_CONFIG_KILL_ARMED && killed)
+        cscalp_desk_rearm(e->desk, e->feed->clock_ns);
+    desk_done(e);
     return CSCALP_OK;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Feed                                                                     */
+
 
 static int reject_event(cscalp_engine *e, const cscalp_feed_reject *why)
 {
@@ -451,6 +623,7 @@ static void before_event(cscalp_engine *e, int64_t event_ns, int64_t at_ns)
 {
     cscalp_features_before_event(e->features, e->feed, at_ns);
     cscalp_learn_before_event(e->learn, at_ns);
+    cscalp_desk_settle_funding(e->desk, at_ns);
     if (event_ns != at_ns) {
         char msg[160];
         snprintf(msg, sizeof msg,
@@ -482,6 +655,174 @@ static void regime_step(cscalp_engine *e, int64_t at_ns)
                        CSCALP_EVENT_REGIME_CHANGED, CSCALP_OK, CSCALP_ACTION_APPLIED, msg);
 }
 
+/* The first grid time after t on a grid of `step` ns (floor division, so
+ * negative event times work too). */
+static int64_t next_grid(int64_t t, int64_t step)
+{
+    int64_t q = t / step;
+    if (t % step != 0 && t < 0)
+        q--;
+    return (q + 1) * step;
+}
+
+/* The signal at the engine clock from the live (or fallback) model.
+ * CSCALP_ENONFINITE, with the detail in the engine's error text, when the
+ * model's output is not finite; nothing else changes. */
+static int signal_now(cscalp_engine *e, cscalp_signal *s)
+{
+    const int64_t now = e->feed->clock_ns;
+    cscalp_features_model_input(e->features, e->feed, now, (uint32_t)e->cfg.model_lag_count,
+                                e->model_input);
+    cscalp_learn_prediction out;
+    cscalp_learn_predict(e->learn, e->model_input, cscalp_regime_gate(e->regime), &out);
+    /* Renormalised in double so the three sum to 1 to the last bit a host
+     * can see; float rounding leaves them a few ulps off. */
+    const double total = (double)out.probs[0] + (double)out.probs[1] + (double)out.probs[2];
+    const double p0 = (double)out.probs[0] / total, p1 = (double)out.probs[1] / total,
+                 p2 = (double)out.probs[2] / total;
+    if (!isfinite(p0 + p1 + p2) || !(total > 0.0)) {
+        set_error(e, "model: non-finite output (%g, %g, %g)", (double)out.probs[0],
+                  (double)out.probs[1], (double)out.probs[2]);
+        return CSCALP_ENONFINITE;
+    }
+    memset(s, 0, sizeof *s);
+    s->size = sizeof *s;
+    s->ts_ns = now;
+    s->probabilities[CSCALP_CLASS_DOWN] = p0;
+    s->probabilities[CSCALP_CLASS_FLAT] = p1;
+    s->probabilities[CSCALP_CLASS_UP] = p2;
+    s->expected_move_bps = (p2 - p0) * e->cfg.model_prior_move_bps;
+    double entropy = 0.0;
+    for (int c = 0; c < 3; c++)
+        if (s->probabilities[c] > 0.0)
+            entropy -= s->probabilities[c] * log(s->probabilities[c]);
+    s->confidence = 1.0 - entropy / log(3.0);
+    s->confidence = s->confidence < 0.0 ? 0.0 : s->confidence;
+    s->regime = (int32_t)cscalp_regime_current(e->regime);
+    s->regime_probability = cscalp_regime_current_probability(e->regime);
+    s->autonomy = cscalp_desk_autonomy(e->desk);
+    s->model_version = out.version;
+    if (!e->feed->has_top)
+        s->reasons |= CSCALP_REASON_NO_QUOTE;
+    if (!cscalp_features_warm(e->features))
+        s->reasons |= CSCALP_REASON_WARMUP;
+    if (!out.trained)
+        s->reasons |= CSCALP_REASON_UNTRAINED;
+    if (out.source == CSCALP_LEARN_FALLBACK)
+        s->reasons |= CSCALP_REASON_FALLBACK;
+    return CSCALP_OK;
+}
+
+/* What the policy sees now: the signal, the touch, σ over the label
+ * horizon, the book-keeping and the regime's parameters. `working` must
+ * hold CSCALP_DESK_MAX_WORKING entries. Needs a quote. */
+static void policy_input_of(cscalp_engine *e, const cscalp_signal *s,
+                            cscalp_policy_working *working, cscalp_policy_input *in)
+{
+    const cscalp_feed *feed = e->feed;
+    const int64_t now = feed->clock_ns;
+    memset(in, 0, sizeof *in);
+    in->expected_move_bps = s->expected_move_bps;
+    in->confidence = s->confidence;
+    in->bid = feed->top.bid;
+    in->ask = feed->top.ask;
+    /* rvol_60s is in bps per √s; over the label horizon it grows with √H.
+     * The floor keeps a quiet (or not yet measured) market from asking for
+     * an unbounded position; the caps bound it anyway. */
+    double raw[CSCALP_FEATURE_COUNT];
+    cscalp_features_eval(e->features, feed, now, raw);
+    const double sigma = raw[e->rvol_index] * sqrt((double)e->cfg.learn_horizon_ms * 1e-3);
+    in->sigma_bps = isfinite(sigma) && sigma > e->cfg.policy_min_sigma_bps
+                        ? sigma
+                        : e->cfg.policy_min_sigma_bps;
+    in->position = cscalp_desk_position(e->desk);
+    in->equity = cscalp_desk_equity(e->desk);
+    cscalp_regime_policy_now(e->regime, &in->regime);
+    if (in->regime.max_leverage > e->cfg.risk_max_leverage)
+        in->regime.max_leverage = e->cfg.risk_max_leverage;
+    in->brackets = e->cfg.policy_liquidation_sigmas > 0.0 ? &e->brackets : NULL;
+    const cscalp_orders *orders = cscalp_desk_orders(e->desk);
+    const uint32_t n = cscalp_orders_working(orders);
+    for (uint32_t i = 0; i < n && i < CSCALP_DESK_MAX_WORKING; i++) {
+        const cscalp_order *o = cscalp_orders_at(orders, i);
+        working[i].id = o->id;
+        working[i].side = o->side;
+        working[i].price = o->price;
+        working[i].remaining = o->size - o->filled;
+        working[i].created_ns = o->created_ns;
+        working[i].cancelling = o->state == CSCALP_ORDER_PENDING_CANCEL;
+    }
+    in->working = working;
+    in->working_count = n < CSCALP_DESK_MAX_WORKING ? n : CSCALP_DESK_MAX_WORKING;
+    in->now_ns = now;
+}
+
+/* Policy decisions one grid step may take: a cancel and a new order on
+ * each side at most. More would only be refused by the rate limits. */
+#define DECISIONS_PER_STEP 4
+
+/* One step of the decision grid (docs/policy.md): mark, then the kill
+ * switch's work or, above MANUAL, the policy's orders through the desk. */
+static void decide_step(cscalp_engine *e, int64_t at_ns)
+{
+    const cscalp_feed *feed = e->feed;
+    if (!feed->has_top)
+        return;
+    cscalp_desk_mark(e->desk, feed->top.bid, feed->top.ask, at_ns);
+    if (cscalp_desk_killed(e->desk)) {
+        cscalp_desk_halt_step(e->desk, at_ns);
+        return;
+    }
+    if (cscalp_desk_autonomy(e->desk) == CSCALP_AUTONOMY_MANUAL)
+        return;
+    cscalp_signal s;
+    if (signal_now(e, &s) != CSCALP_OK) {
+        e->decisions_without_signal++;
+        clear_error(e);
+        return;
+    }
+    cscalp_policy_working working[CSCALP_DESK_MAX_WORKING];
+    for (int k = 0; k < DECISIONS_PER_STEP; k++) {
+        cscalp_policy_input in;
+        policy_input_of(e, &s, working, &in);
+        cscalp_policy_decision d;
+        if (cscalp_policy_decide(&e->policy, &in, &d) != CSCALP_OK)
+            return;
+        e->last_decision = d;
+        e->last_sigma_bps = in.sigma_bps;
+        e->decisions++;
+        if (d.action == CSCALP_POLICY_HOLD)
+            return;
+        cscalp_desk_order o;
+        memset(&o, 0, sizeof o);
+        o.reason = d.reason; /* the policy's reasons are the intent reasons' first five */
+        o.regime = s.regime;
+        o.expected_move_bps = s.expected_move_bps;
+        o.target_position = d.target;
+        if (d.action == CSCALP_POLICY_CANCEL) {
+            o.kind = CSCALP_INTENT_CANCEL;
+            o.cancel_id = d.cancel_id;
+        } else {
+            o.kind = CSCALP_INTENT_NEW;
+            o.side = d.side;
+            o.type = d.type == CSCALP_POLICY_MARKET ? CSCALP_ORDER_MARKET : CSCALP_ORDER_POST_ONLY;
+            o.price = d.price;
+            o.quantity = d.size;
+            o.reduce_only = d.reduce_only;
+            o.edge_bps = d.type == CSCALP_POLICY_MARKET ? d.edge_taker_bps : d.edge_maker_bps;
+        }
+        if (!cscalp_desk_submit(e->desk, &o, at_ns))
+            return;
+    }
+}
+
+_Static_assert((int)CSCALP_POLICY_ENTRY == (int)CSCALP_INTENT_ENTRY &&
+                   (int)CSCALP_POLICY_EXIT == (int)CSCALP_INTENT_EXIT &&
+                   (int)CSCALP_POLICY_REPRICE == (int)CSCALP_INTENT_REPRICE &&
+                   (int)CSCALP_POLICY_TTL == (int)CSCALP_INTENT_TTL &&
+                   (int)CSCALP_POLICY_STALE == (int)CSCALP_INTENT_STALE,
+               "policy reasons are passed on as intent reasons");
+
 /* Work after the feed applied an event: a quote or book (`moved_top`)
  * moves the mid the labels follow; then a decision sample when one is due,
  * on exactly the input cscalp_infer would see now. */
@@ -491,6 +832,7 @@ static void after_event(cscalp_engine *e, int64_t at_ns, int moved_top)
     if (moved_top && feed->has_top) {
         const double mid = 0.5 * (feed->top.bid + feed->top.ask);
         cscalp_learn_on_mid(e->learn, at_ns, mid);
+        cscalp_desk_mark(e->desk, feed->top.bid, feed->top.ask, at_ns);
     }
     if (cscalp_regime_due(e->regime, at_ns))
         regime_step(e, at_ns);
@@ -507,6 +849,11 @@ static void after_event(cscalp_engine *e, int64_t at_ns, int moved_top)
                                  cscalp_features_warm(e->features));
     }
     drain_learn_events(e);
+    if (at_ns >= e->next_decide_ns) {
+        decide_step(e, at_ns);
+        e->next_decide_ns = next_grid(at_ns, e->cfg.policy_decide_interval_ms * 1000000);
+    }
+    desk_done(e);
 }
 
 int cscalp_push_trade(cscalp_engine *e, const cscalp_trade *trade)
@@ -586,6 +933,8 @@ int cscalp_push_funding(cscalp_engine *e, const cscalp_funding *funding)
         return reject_event(e, &why);
     before_event(e, funding->ts_ns, at);
     cscalp_feed_apply_funding(e->feed, funding, at);
+    cscalp_desk_on_funding(e->desk, funding->funding_rate, funding->mark_price,
+                           funding->next_funding_ts_ns);
     after_event(e, at, 0);
     return CSCALP_OK;
 }
@@ -676,6 +1025,7 @@ int cscalp_tick(cscalp_engine *e, int64_t now_ns)
     /* A late tick is a no-op, not a clamped event: nothing is applied. */
     cscalp_features_before_event(e->features, e->feed, at);
     cscalp_learn_before_event(e->learn, at);
+    cscalp_desk_settle_funding(e->desk, at);
     cscalp_feed_advance(e->feed, at);
     after_event(e, at, 0);
     return CSCALP_OK;
@@ -731,54 +1081,26 @@ int cscalp_infer(cscalp_engine *e, cscalp_signal *signal)
                          "signal.size: smaller than the version-1 cscalp_signal");
 
     const int64_t now = e->feed->clock_ns;
-    cscalp_features_model_input(e->features, e->feed, now, (uint32_t)e->cfg.model_lag_count,
-                                e->model_input);
-    cscalp_learn_prediction out;
-    cscalp_learn_predict(e->learn, e->model_input, cscalp_regime_gate(e->regime), &out);
-    /* Renormalised in double so the three sum to 1 to the last bit a host
-     * can see; float rounding leaves them a few ulps off. */
-    const double total = (double)out.probs[0] + (double)out.probs[1] + (double)out.probs[2];
-    const double p0 = (double)out.probs[0] / total, p1 = (double)out.probs[1] / total,
-                 p2 = (double)out.probs[2] / total;
-    if (!isfinite(p0 + p1 + p2) || !(total > 0.0)) {
+    cscalp_signal s;
+    if (signal_now(e, &s) != CSCALP_OK) {
         e->inference_failures++;
-        set_error(e, "model: non-finite output (%g, %g, %g)", (double)out.probs[0],
-                  (double)out.probs[1], (double)out.probs[2]);
         cscalp_health_emit(&e->health, now, CSCALP_SEVERITY_ERROR, CSCALP_COMPONENT_MODEL,
                            CSCALP_EVENT_MODEL_OUTPUT_INVALID, CSCALP_ENONFINITE,
                            CSCALP_ACTION_REJECTED, e->last_error);
         return CSCALP_ENONFINITE;
     }
     e->inferences++;
-
-    cscalp_signal s;
-    memset(&s, 0, sizeof s);
     s.size = signal->size;
-    s.ts_ns = now;
-    s.probabilities[CSCALP_CLASS_DOWN] = p0;
-    s.probabilities[CSCALP_CLASS_FLAT] = p1;
-    s.probabilities[CSCALP_CLASS_UP] = p2;
-    const double move = e->cfg.model_prior_move_bps;
-    s.expected_move_bps = (p2 - p0) * move;
-    double entropy = 0.0;
-    for (int c = 0; c < 3; c++)
-        if (s.probabilities[c] > 0.0)
-            entropy -= s.probabilities[c] * log(s.probabilities[c]);
-    s.confidence = 1.0 - entropy / log(3.0);
-    s.confidence = s.confidence < 0.0 ? 0.0 : s.confidence;
-    s.regime = (int32_t)cscalp_regime_current(e->regime);
-    s.regime_probability = cscalp_regime_current_probability(e->regime);
-    s.autonomy = CSCALP_AUTONOMY_MANUAL;
-    s.target_position = 0.0;
-    s.model_version = out.version;
-    if (!e->feed->has_top)
-        s.reasons |= CSCALP_REASON_NO_QUOTE;
-    if (!cscalp_features_warm(e->features))
-        s.reasons |= CSCALP_REASON_WARMUP;
-    if (!out.trained)
-        s.reasons |= CSCALP_REASON_UNTRAINED;
-    if (out.source == CSCALP_LEARN_FALLBACK)
-        s.reasons |= CSCALP_REASON_FALLBACK;
+    /* The position the policy wants now, at any autonomy (a pure call:
+     * nothing is sent). */
+    if (e->feed->has_top) {
+        cscalp_policy_working working[CSCALP_DESK_MAX_WORKING];
+        cscalp_policy_input in;
+        policy_input_of(e, &s, working, &in);
+        cscalp_policy_decision d;
+        if (cscalp_policy_decide(&e->policy, &in, &d) == CSCALP_OK)
+            s.target_position = d.target;
+    }
     memcpy(signal, &s, sizeof s);
     return CSCALP_OK;
 }
@@ -808,6 +1130,92 @@ int cscalp_adapt(cscalp_engine *e, uint32_t budget_steps, cscalp_adapt_report *r
 const cscalp_learn *cscalp_engine_learner(const cscalp_engine *e) { return e->learn; }
 
 /* ------------------------------------------------------------------------ */
+/* Decisions: intents, order updates, position, autonomy                    */
+
+int cscalp_poll_intents(cscalp_engine *e, cscalp_intent *out, size_t cap)
+{
+    if (e == NULL)
+        return CSCALP_EINVAL;
+    clear_error(e);
+    if (out == NULL && cap > 0)
+        return api_error(e, CSCALP_EINVAL, "out: NULL pointer with cap > 0");
+    if (cap == 0)
+        return 0;
+    if (out[0].size < sizeof(cscalp_intent))
+        return api_error(e, CSCALP_ESTRUCT,
+                         "out[0].size: smaller than the version-1 cscalp_intent");
+    /* The return value is an int: never more than INT_MAX at once. */
+    const size_t most = cap > (size_t)INT32_MAX ? (size_t)INT32_MAX : cap;
+    return (int)cscalp_desk_poll(e->desk, out, out[0].size, most);
+}
+
+int cscalp_on_order(cscalp_engine *e, const cscalp_order_update *update)
+{
+    if (e == NULL)
+        return CSCALP_EINVAL;
+    clear_error(e);
+    if (update == NULL)
+        return api_error(e, CSCALP_EINVAL, "update: NULL pointer");
+    if (update->size < sizeof(cscalp_order_update))
+        return api_error(e, CSCALP_ESTRUCT,
+                         "update.size: smaller than the version-1 cscalp_order_update");
+    char why[ERROR_TEXT_CAP] = "";
+    const int rc = cscalp_desk_on_update(e->desk, update, e->feed->clock_ns, why, sizeof why);
+    if (rc != CSCALP_OK)
+        set_error(e, "%s", why);
+    desk_done(e);
+    return rc;
+}
+
+int cscalp_set_position(cscalp_engine *e, double position, double entry_price)
+{
+    if (e == NULL)
+        return CSCALP_EINVAL;
+    clear_error(e);
+    char why[ERROR_TEXT_CAP] = "";
+    const int rc = cscalp_desk_set_position(e->desk, position, entry_price, e->feed->clock_ns,
+                                            why, sizeof why);
+    if (rc != CSCALP_OK)
+        set_error(e, "%s", why);
+    desk_done(e);
+    return rc;
+}
+
+int cscalp_get_position(const cscalp_engine *e, cscalp_position *out)
+{
+    if (e == NULL || out == NULL)
+        return CSCALP_EINVAL;
+    if (out->size < sizeof(cscalp_position))
+        return CSCALP_ESTRUCT;
+    cscalp_position p;
+    memset(&p, 0, sizeof p);
+    cscalp_desk_get_position(e->desk, &p);
+    p.size = out->size;
+    memcpy(out, &p, sizeof p);
+    return CSCALP_OK;
+}
+
+int cscalp_set_autonomy(cscalp_engine *e, int level)
+{
+    if (e == NULL)
+        return CSCALP_EINVAL;
+    clear_error(e);
+    char why[ERROR_TEXT_CAP] = "";
+    const int rc = cscalp_desk_set_autonomy(e->desk, level, e->feed->clock_ns, why, sizeof why);
+    if (rc != CSCALP_OK) {
+        desk_done(e);
+        return api_error(e, rc, why);
+    }
+    desk_done(e);
+    return CSCALP_OK;
+}
+
+int cscalp_get_autonomy(const cscalp_engine *e)
+{
+    return e == NULL ? CSCALP_AUTONOMY_MANUAL : cscalp_desk_autonomy(e->desk);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Checkpoints (docs/checkpoint.md)                                         */
 
 /* Section ids; a checkpoint needs every one. */
@@ -818,7 +1226,8 @@ enum {
     SECTION_FEED = 4,
     SECTION_FEATURES = 5,
     SECTION_LEARN = 6,
-    SECTION_REGIME = 7
+    SECTION_REGIME = 7,
+    SECTION_DECISIONS = 8
 };
 
 /* No checkpoint this library writes comes near this; a bigger file is
@@ -835,6 +1244,32 @@ static void save_engine_counters(const cscalp_engine *e, cscalp_wbuf *w)
     cscalp_put_u64(w, e->config_rejected);
     cscalp_put_u64(w, e->checkpoints_saved);
     cscalp_put_u64(w, e->checkpoints_failed);
+}
+
+/* The decision path: the engine's grid and counters, then the desk. */
+static void save_decisions(const cscalp_engine *e, cscalp_wbuf *w)
+{
+    cscalp_put_i64(w, e->next_decide_ns);
+    cscalp_put_u64(w, e->decisions);
+    cscalp_put_u64(w, e->decisions_without_signal);
+    cscalp_desk_save(e->desk, w);
+}
+
+static int load_decisions(cscalp_engine *e, cscalp_rbuf *r, char *why, size_t cap)
+{
+    e->next_decide_ns = cscalp_get_i64(r);
+    e->decisions = cscalp_get_u64(r);
+    e->decisions_without_signal = cscalp_get_u64(r);
+    const int rc = cscalp_desk_load(e->desk, r, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    const int tripped = e->cfg.risk_kill_switch == CSCALP_CONFIG_KILL_TRIPPED;
+    if (tripped != cscalp_desk_killed(e->desk)) {
+        snprintf(why, cap, "checkpoint: risk.kill_switch is \"%s\" but the saved switch is %s",
+                 tripped ? "tripped" : "armed", tripped ? "armed" : "tripped");
+        return CSCALP_ECORRUPT;
+    }
+    return CSCALP_OK;
 }
 
 /* The whole checkpoint into w. */
@@ -872,6 +1307,9 @@ static int build_checkpoint(cscalp_engine *e, cscalp_wbuf *w, char *why, size_t 
     cscalp_ckpt_end_section(&cw);
     cscalp_ckpt_begin_section(&cw, SECTION_REGIME);
     cscalp_regime_save(e->regime, w);
+    cscalp_ckpt_end_section(&cw);
+    cscalp_ckpt_begin_section(&cw, SECTION_DECISIONS);
+    save_decisions(e, w);
     cscalp_ckpt_end_section(&cw);
     const int rc = cscalp_ckpt_finish(&cw);
     if (rc != CSCALP_OK || w->failed) {
@@ -1041,6 +1479,9 @@ static int open_from_bytes(const cscalp_allocator *mem, const void *data, size_t
         (rc = load_section(&rd, SECTION_REGIME, "regime", &r, why, cap)) == CSCALP_OK)
         rc = section_done(&r, "regime", cscalp_regime_load(e->regime, &r, why, cap), why,
                           cap);
+    if (rc == CSCALP_OK && (rc = load_section(&rd, SECTION_DECISIONS, "decisions", &r, why,
+                                              cap)) == CSCALP_OK)
+        rc = section_done(&r, "decisions", load_decisions(e, &r, why, cap), why, cap);
     if (rc == CSCALP_OK)
         rc = cscalp_learn_start(e->learn, why, cap);
     if (rc != CSCALP_OK) {
@@ -1176,6 +1617,23 @@ int cscalp_stats_json(const cscalp_engine *e, char *buf, size_t cap, size_t *nee
 
     cscalp_learn_write_stats(e->learn, &w);
     cscalp_regime_write_stats(e->regime, &w);
+
+    const cscalp_policy_decision *d = &e->last_decision;
+    cscalp_jw_begin_object(&w, "policy");
+    cscalp_jw_uint(&w, "decisions", e->decisions);
+    cscalp_jw_uint(&w, "decisions_without_signal", e->decisions_without_signal);
+    cscalp_jw_begin_object(&w, "last");
+    cscalp_jw_double(&w, "edge_maker_bps", d->edge_maker_bps);
+    cscalp_jw_double(&w, "edge_taker_bps", d->edge_taker_bps);
+    cscalp_jw_int(&w, "direction", d->direction);
+    cscalp_jw_double(&w, "sigma_bps", e->last_sigma_bps);
+    cscalp_jw_double(&w, "target_raw", d->target_raw);
+    cscalp_jw_double(&w, "target", d->target);
+    static const char *const cap_names[] = {"none", "position", "leverage", "liquidation"};
+    cscalp_jw_string(&w, "cap", d->cap >= 0 && d->cap <= 3 ? cap_names[d->cap] : "none");
+    cscalp_jw_end_object(&w);
+    cscalp_jw_end_object(&w);
+    cscalp_desk_write_stats(e->desk, &w);
 
     cscalp_jw_begin_object(&w, "engine");
     cscalp_jw_uint(&w, "health_events", e->health.events_total);

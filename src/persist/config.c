@@ -27,6 +27,15 @@ static const double default_regime_max_leverage_factors[] = {5.0, 3.0, 1.0};
       .default_dlist = defaults_,                                               \
       .default_list_len = sizeof defaults_ / sizeof defaults_[0],               \
       .list_min_len = 1, .list_max_len = CSCALP_CONFIG_LIST_MAX, .doc = doc_ }
+static const char *const kill_switch_choices[] = {"armed", "tripped", NULL};
+/* Binance USDⓈ-M BTCUSDT maintenance-margin tiers of 2021-03-18
+ * (docs/risk.md, "Liquidation price"); the amounts follow from the cum
+ * formula. */
+static const double default_bracket_caps[] = {50e3,  250e3, 1e6,   10e6,  20e6,
+                                              50e6,  100e6, 200e6, 300e6, 500e6};
+static const double default_bracket_rates[] = {0.004, 0.005, 0.01, 0.025, 0.05,
+                                               0.10,  0.125, 0.15, 0.25,  0.50};
+static const double default_bracket_leverage[] = {125, 100, 50, 20, 10, 5, 4, 3, 2, 1};
 static const char *const learn_mode_choices[] = {"off", "inline", "async", NULL};
 static const char *const label_choices[] = {"point", "smoothed", NULL};
 static const char *const band_choices[] = {"cost", "fixed", "quantile", NULL};
@@ -45,6 +54,8 @@ static const char *const band_choices[] = {"cost", "fixed", "quantile", NULL};
 static const cscalp_config_key config_keys[] = {
     KEY("fees.taker_bps", CSCALP_CONFIG_DOUBLE, fees_taker_bps, 5, 0, 1000, 0,
         "taker fee per side, of notional (bps); labels' cost band uses twice it"),
+    KEY("fees.maker_bps", CSCALP_CONFIG_DOUBLE, fees_maker_bps, 2, -100, 1000, 0,
+        "maker fee per side, of notional (bps); negative for a rebate"),
     KEY("feed.book_levels", CSCALP_CONFIG_INT, feed_book_levels, 10, 1,
         CSCALP_BOOK_MAX_LEVELS, 0, "book levels kept per side (count)"),
     KEY("feed.max_time_regression_ms", CSCALP_CONFIG_DOUBLE,
@@ -165,7 +176,7 @@ static const cscalp_config_key config_keys[] = {
     {.path = "model.hidden_sizes", .type = CSCALP_CONFIG_INT_LIST,
      .offset = offsetof(cscalp_config, model_hidden_sizes), .min = 1, .max = 1024,
      .default_list = default_hidden_sizes, .default_list_len = 2, .list_min_len = 1,
-     .list_max_len = CSCALP_CONFIG_LIST_MAX, .fixed_at_open = 1,
+     .list_max_len = 8 /* CSCALP_NN_MAX_HIDDEN */, .fixed_at_open = 1,
      .doc = "widths of the trunk's hidden layers (neurons per layer)"},
     {.path = "model.lag_count", .type = CSCALP_CONFIG_INT,
      .offset = offsetof(cscalp_config, model_lag_count), .default_value = 1, .min = 1,
@@ -181,6 +192,28 @@ static const cscalp_config_key config_keys[] = {
      .offset = offsetof(cscalp_config, model_seed), .default_value = 1, .min = 0,
      .max = 9007199254740991.0, .fixed_at_open = 1,
      .doc = "seed of the weight initialisation (any integer in [0, 2^53))"},
+    KEY("policy.decide_interval_ms", CSCALP_CONFIG_INT, policy_decide_interval_ms, 1000, 1,
+        3600e3, 0, "event-time grid on which the policy decides (ms)"),
+    KEY("policy.liquidation_sigmas", CSCALP_CONFIG_DOUBLE, policy_liquidation_sigmas, 10, 0,
+        1e6, 0,
+        "liquidation price at least this many sigma(horizon) from the mid; 0 = no cap "
+        "(sigmas)"),
+    KEY("policy.lot_size_contracts", CSCALP_CONFIG_DOUBLE, policy_lot_size, 0.001, 0, 1e9, 1,
+        "order size grid (contracts)"),
+    KEY("policy.market_protection_bps", CSCALP_CONFIG_DOUBLE, policy_market_protection_bps,
+        10, 0, 10000, 1,
+        "protection price of a crossing order: this far beyond the touch (bps)"),
+    KEY("policy.min_sigma_bps", CSCALP_CONFIG_DOUBLE, policy_min_sigma_bps, 1, 0, 10000, 1,
+        "floor of the volatility over the horizon that sizes positions (bps)"),
+    KEY("policy.order_ttl_ms", CSCALP_CONFIG_INT, policy_order_ttl_ms, 10000, 1, 86400e3, 0,
+        "a working order older than this is cancelled (ms)"),
+    KEY("policy.reprice_ticks", CSCALP_CONFIG_DOUBLE, policy_reprice_ticks, 2, 0, 1e6, 0,
+        "a resting order this many ticks behind the touch is cancelled (ticks)"),
+    KEY("policy.tick_size_quote", CSCALP_CONFIG_DOUBLE, policy_tick_size, 0.1, 0, 1e9, 1,
+        "price grid (quote per contract)"),
+    KEY("policy.vol_target_bps", CSCALP_CONFIG_DOUBLE, policy_vol_target_bps, 10, 0, 10000, 1,
+        "standard deviation over the horizon of the PnL a position may carry (bps of "
+        "equity)"),
     KEY("regime.change_probability", CSCALP_CONFIG_DOUBLE, regime_change_probability, 0.8,
         0.5, 1, 0,
         "posterior a new regime needs before it becomes the current one (probability)"),
@@ -207,6 +240,51 @@ static const cscalp_config_key config_keys[] = {
               "weight of that prior in each transition row (regime steps)"),
     FIXED_KEY("regime.warmup_steps", CSCALP_CONFIG_INT, regime_warmup_steps, 600, 16, 1e6,
               "regime steps observed before the regime model starts (regime steps)"),
+    FIXED_KEY("risk.fill_id_memory_count", CSCALP_CONFIG_INT, risk_fill_id_memory, 4096, 1, 1048576,
+              "latest fills remembered to ignore a resent fill (count)"),
+    FIXED_KEY("risk.initial_equity_quote", CSCALP_CONFIG_DOUBLE, risk_initial_equity_quote,
+              10000, 0.01, 1e15, "account equity before the first fill (quote currency)"),
+    FIXED_KEY("risk.intent_queue_count", CSCALP_CONFIG_INT, risk_intent_queue, 256, 1, 65536,
+              "intents waiting for cscalp_poll_intents, at most (count)"),
+    CHOICE_KEY("risk.kill_switch", risk_kill_switch, kill_switch_choices,
+               CSCALP_CONFIG_KILL_ARMED, 0,
+               "armed, or tripped: only cancels and reduce-only flattens; set \"armed\" "
+               "to re-arm, \"tripped\" to trip by hand"),
+    KEY("risk.loss_cooldown_ms", CSCALP_CONFIG_INT, risk_loss_cooldown_ms, 60000, 0, 86400e3,
+        0, "how long entries are refused after a loss streak (ms)"),
+    KEY("risk.loss_streak_count", CSCALP_CONFIG_INT, risk_loss_streak, 5, 0, 1e6, 0,
+        "losing round trips in a row that start the cool-down; 0 = off (count)"),
+    DOUBLE_LIST_KEY("risk.margin_bracket_caps_quote", risk_margin_bracket_caps_quote,
+                    default_bracket_caps, 0, 1e15,
+                    "maintenance-margin tiers: upper notional of each (quote currency)"),
+    DOUBLE_LIST_KEY("risk.margin_bracket_max_leverage_factors", risk_margin_bracket_max_leverage,
+                    default_bracket_leverage, 1, 1000,
+                    "maintenance-margin tiers: highest leverage of each (factor)"),
+    DOUBLE_LIST_KEY("risk.margin_bracket_rate_fractions", risk_margin_bracket_rates,
+                    default_bracket_rates, 0, 1,
+                    "maintenance-margin tiers: maintenance margin rate of each (fraction)"),
+    KEY("risk.max_daily_drawdown_quote", CSCALP_CONFIG_DOUBLE, risk_max_daily_drawdown_quote,
+        300, 0, 1e15, 1,
+        "equity below the UTC day's peak that trips the kill switch (quote currency)"),
+    KEY("risk.max_leverage_factor", CSCALP_CONFIG_DOUBLE, risk_max_leverage, 5, 0, 125, 1,
+        "worst-case position notional per unit of equity (factor)"),
+    KEY("risk.max_open_orders_count", CSCALP_CONFIG_INT, risk_max_open_orders, 4, 1, 64, 0,
+        "working orders at most (count)"),
+    KEY("risk.max_order_contracts", CSCALP_CONFIG_DOUBLE, risk_max_order_contracts, 1, 0, 1e12,
+        1, "largest order (contracts)"),
+    KEY("risk.max_order_notional_quote", CSCALP_CONFIG_DOUBLE, risk_max_order_notional_quote,
+        100000, 0, 1e15, 1, "largest order notional (quote currency)"),
+    KEY("risk.max_orders_per_min", CSCALP_CONFIG_INT, risk_max_orders_per_min, 60, 1, 6000, 0,
+        "orders sent in any minute of event time, at most (count)"),
+    KEY("risk.max_orders_per_s", CSCALP_CONFIG_INT, risk_max_orders_per_s, 5, 1, 1000, 0,
+        "orders sent in any second of event time, at most (count)"),
+    KEY("risk.max_position_contracts", CSCALP_CONFIG_DOUBLE, risk_max_position_contracts, 1, 0,
+        1e12, 1, "largest position if every working order filled (contracts)"),
+    KEY("risk.max_total_drawdown_quote", CSCALP_CONFIG_DOUBLE, risk_max_total_drawdown_quote,
+        1000, 0, 1e15, 1,
+        "equity below its all-time peak that trips the kill switch (quote currency)"),
+    KEY("risk.price_collar_bps", CSCALP_CONFIG_DOUBLE, risk_price_collar_bps, 50, 0, 10000, 1,
+        "farthest an order's price may be from the mid (bps)"),
 };
 
 #define KEY_COUNT (sizeof config_keys / sizeof config_keys[0])

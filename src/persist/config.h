@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CSCALP_CONFIG_LIST_MAX 8
+#define CSCALP_CONFIG_LIST_MAX 16
 
 /* An integer-array value ([64, 64]). */
 typedef struct cscalp_config_int_list {
@@ -48,6 +48,11 @@ typedef enum cscalp_config_band {
     CSCALP_CONFIG_BAND_FIXED = 1,
     CSCALP_CONFIG_BAND_QUANTILE = 2
 } cscalp_config_band;
+
+typedef enum cscalp_config_kill_switch {
+    CSCALP_CONFIG_KILL_ARMED = 0,
+    CSCALP_CONFIG_KILL_TRIPPED = 1
+} cscalp_config_kill_switch;
 
 typedef struct cscalp_config {
     int64_t feed_book_levels;
@@ -109,6 +114,35 @@ typedef struct cscalp_config {
     cscalp_config_double_list regime_size_factors;
     cscalp_config_double_list regime_entry_band_bps;
     cscalp_config_double_list regime_max_leverage_factors;
+    double fees_maker_bps;
+    int64_t policy_decide_interval_ms;
+    double policy_vol_target_bps;
+    double policy_min_sigma_bps;
+    double policy_liquidation_sigmas;
+    double policy_tick_size;
+    double policy_lot_size;
+    int64_t policy_order_ttl_ms;
+    double policy_reprice_ticks;
+    double policy_market_protection_bps;
+    double risk_initial_equity_quote;
+    double risk_max_order_contracts;
+    double risk_max_order_notional_quote;
+    double risk_max_position_contracts;
+    double risk_max_leverage;
+    double risk_price_collar_bps;
+    int64_t risk_max_orders_per_s;
+    int64_t risk_max_orders_per_min;
+    int64_t risk_max_open_orders;
+    double risk_max_daily_drawdown_quote;
+    double risk_max_total_drawdown_quote;
+    int64_t risk_loss_streak;
+    int64_t risk_loss_cooldown_ms;
+    int64_t risk_kill_switch; /* cscalp_config_kill_switch */
+    int64_t risk_intent_queue;
+    int64_t risk_fill_id_memory;
+    cscalp_config_double_list risk_margin_bracket_caps_quote;
+    cscalp_config_double_list risk_margin_bracket_rates;
+    cscalp_config_double_list risk_margin_bracket_max_leverage;
 } cscalp_config;
 
 typedef enum cscalp_config_type {

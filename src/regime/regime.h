@@ -26,7 +26,7 @@
 #include "util/json_writer.h"
 
 #define CSCALP_REGIME_OBSERVATIONS 4
-#define CSCALP_REGIME_LIST_MAX 8
+#define CSCALP_REGIME_LIST_MAX 16
 
 typedef struct cscalp_regime_config {
     /* fixed at create */

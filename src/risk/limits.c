@@ -51,19 +51,19 @@ static int limits_check(const cscalp_risk_limits *l, uint32_t per_min_cap, char 
 #define POSITIVE(field, name)                                                   \
     NEED(isfinite(l->field) && l->field > 0.0, "%s: %g, needs a finite value > 0", name,  \
          l->field)
-    POSITIVE(max_order_contracts, "max order size");
-    POSITIVE(max_order_notional, "max order notional");
-    POSITIVE(max_position_contracts, "max position");
-    POSITIVE(max_leverage, "max leverage");
-    POSITIVE(price_collar_bps, "price collar");
-    POSITIVE(max_daily_drawdown, "max daily drawdown");
-    POSITIVE(max_total_drawdown, "max total drawdown");
-    NEED(l->max_orders_per_s >= 1, "orders per second: %u, needs ≥ 1", l->max_orders_per_s);
+    POSITIVE(max_order_contracts, "risk.max_order_contracts (max order size)");
+    POSITIVE(max_order_notional, "risk.max_order_notional_quote (max order notional)");
+    POSITIVE(max_position_contracts, "risk.max_position_contracts (max position)");
+    POSITIVE(max_leverage, "risk.max_leverage_factor (max leverage)");
+    POSITIVE(price_collar_bps, "risk.price_collar_bps (price collar)");
+    POSITIVE(max_daily_drawdown, "risk.max_daily_drawdown_quote (max daily drawdown)");
+    POSITIVE(max_total_drawdown, "risk.max_total_drawdown_quote (max total drawdown)");
+    NEED(l->max_orders_per_s >= 1, "risk.max_orders_per_s (orders per second): %u, needs ≥ 1", l->max_orders_per_s);
     NEED(l->max_orders_per_min >= l->max_orders_per_s && l->max_orders_per_min <= per_min_cap,
-         "orders per minute: %u, needs %u … %u", l->max_orders_per_min, l->max_orders_per_s,
+         "risk.max_orders_per_min (orders per minute): %u, needs %u … %u", l->max_orders_per_min, l->max_orders_per_s,
          per_min_cap);
-    NEED(l->max_open_orders >= 1, "open orders: %u, needs ≥ 1", l->max_open_orders);
-    NEED(l->loss_cooldown_ns >= 0, "loss cool-down: %lld ns, needs ≥ 0",
+    NEED(l->max_open_orders >= 1, "risk.max_open_orders_count (open orders): %u, needs ≥ 1", l->max_open_orders);
+    NEED(l->loss_cooldown_ns >= 0, "risk.loss_cooldown_ms (loss cool-down): %lld ns, needs ≥ 0",
          (long long)l->loss_cooldown_ns);
     return CSCALP_OK;
 #undef POSITIVE

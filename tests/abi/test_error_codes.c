@@ -36,6 +36,12 @@ static const struct {
     {-18, "CSCALP_ECORRUPT"},
     {-19, "CSCALP_EVERSION"},
     {-20, "CSCALP_EIO"},
+    {-21, "CSCALP_EORDER_UNKNOWN"},
+    {-22, "CSCALP_EORDER_CLOSED"},
+    {-23, "CSCALP_EOVERFILL"},
+    {-24, "CSCALP_ETRANSITION"},
+    {-25, "CSCALP_EKILLED"},
+    {-26, "CSCALP_ERISK"},
 };
 #define PINNED_COUNT (sizeof pinned / sizeof pinned[0])
 
@@ -111,7 +117,7 @@ static void check_distinct_and_library(void)
 
 static void check_unknown_codes(void)
 {
-    static const int unknown[] = {1, 2, -21, -1000, INT_MAX, INT_MIN};
+    static const int unknown[] = {1, 2, -27, -1000, INT_MAX, INT_MIN};
     size_t i;
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *name = cscalp_error_name(unknown[i]);

@@ -70,9 +70,22 @@ static const bad_config_case bad_configs[] = {
     {"{\"regime\":{\"size_factors\":\"x\"}}", CSCALP_ECONFIG_TYPE,
      "regime.size_factors: expected an array of numbers"},
     {"{\"regime\":{\"size_factors\":[]}}", CSCALP_ECONFIG_RANGE,
-     "regime.size_factors: must have 1 to 8 elements, got 0"},
-    {"{\"regime\":{\"entry_band_bps\":[1,2,3,4,5,6,7,8,9]}}", CSCALP_ECONFIG_RANGE,
-     "regime.entry_band_bps: must have 1 to 8 elements, got 9"},
+     "regime.size_factors: must have 1 to 16 elements, got 0"},
+    {"{\"regime\":{\"entry_band_bps\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}}",
+     CSCALP_ECONFIG_RANGE, "regime.entry_band_bps: must have 1 to 16 elements, got 17"},
+    {"{\"model\":{\"hidden_sizes\":[4,4,4,4,4,4,4,4,4]}}", CSCALP_ECONFIG_RANGE,
+     "model.hidden_sizes: must have 1 to 8 elements, got 9"},
+    {"{\"risk\":{\"max_orders_per_s\":10,\"max_orders_per_min\":5}}", CSCALP_ECONFIG_RANGE,
+     "risk.max_orders_per_min"},
+    {"{\"risk\":{\"margin_bracket_rate_fractions\":[0.004]}}", CSCALP_ECONFIG_RANGE,
+     "risk.margin_bracket_rate_fractions"},
+    {"{\"risk\":{\"margin_bracket_rate_fractions\":[0.004,0.003,0.01,0.025,0.05,0.1,0.125,0.15,"
+     "0.25,0.5]}}",
+     CSCALP_ECONFIG_RANGE, "risk.margin_bracket_*"},
+    {"{\"risk\":{\"kill_switch\":\"off\"}}", CSCALP_ECONFIG_RANGE, "risk.kill_switch"},
+    {"{\"policy\":{\"market_protection_bps\":60}}", CSCALP_ECONFIG_RANGE,
+     "policy.market_protection_bps"},
+    {"{\"policy\":{\"tick_size_quote\":0}}", CSCALP_ECONFIG_RANGE, "policy.tick_size_quote"},
     {"{\"regime\":{\"size_factors\":[1,\"a\"]}}", CSCALP_ECONFIG_TYPE,
      "regime.size_factors[1]: expected a number"},
     {"{\"regime\":{\"max_leverage_factors\":[1,-1]}}", CSCALP_ECONFIG_RANGE,
@@ -229,7 +242,9 @@ START_TEST(every_config_key_is_documented_with_a_unit)
                              strstr(name, "_steps") || strstr(name, "_fraction") ||
                              strstr(name, "_factor") || strstr(name, "_nats") ||
                              strstr(name, "_sigma") || strstr(name, "_probability") ||
-                             strstr(name, "_exponent") ||
+                             strstr(name, "_exponent") || strstr(name, "_quote") ||
+                             strstr(name, "_contracts") || strstr(name, "_ticks") ||
+                             strstr(name, "_per_s") || strstr(name, "_per_min") ||
                              /* dimensionless coefficients of the optimisers */
                              strstr(name, "learning_rate") || strstr(name, "l2") ||
                              strstr(name, "grad_norm") || strcmp(name, "seed") == 0;
