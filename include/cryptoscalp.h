@@ -602,8 +602,10 @@ CSCALP_API int cscalp_on_order(cscalp_engine *engine, const cscalp_order_update 
  *  after a restart, a reconnect or a refused fill. Realised PnL, fees and
  *  funding so far are kept. Working orders are kept (report their fate with
  *  cscalp_on_order). Raises CSCALP_EVENT_POSITION_RESYNC: INFO when it
- *  matched, WARNING with the difference. Errors: CSCALP_EINVAL,
- *  CSCALP_ENONFINITE, CSCALP_EPRICE (entry <= 0 with a position).
+ *  matched, WARNING with the difference. Errors (counted as API errors,
+ *  CSCALP_EVENT_INPUT_REJECTED on component ENGINE, nothing changed):
+ *  CSCALP_EINVAL, CSCALP_ENONFINITE, CSCALP_EPRICE (entry <= 0 with a
+ *  position).
  *  Thread: the owning thread. */
 CSCALP_API int cscalp_set_position(cscalp_engine *engine, double position,
                                    double entry_price);

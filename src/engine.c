@@ -1156,9 +1156,17 @@ int cscalp_on_order(cscalp_engine *e, const cscalp_order_update *update)
     clear_error(e);
     if (update == NULL)
         return api_error(e, CSCALP_EINVAL, "update: NULL pointer");
-    if (update->size < sizeof(cscalp_order_update))
-        return api_error(e, CSCALP_ESTRUCT,
-                         "update.size: smaller than the version-1 cscalp_order_update");
+    if (update->size < sizeof(cscalp_order_update)) {
+        /* A refused update like the others: the host's order stream has
+         * a hole it should know about. */
+        const char *what = "update.size: smaller than the version-1 cscalp_order_update";
+        set_error(e, "%s", what);
+        e->api_errors++;
+        cscalp_health_emit(&e->health, e->feed->clock_ns, CSCALP_SEVERITY_WARNING,
+                           CSCALP_COMPONENT_RISK, CSCALP_EVENT_ORDER_UPDATE_REFUSED,
+                           CSCALP_ESTRUCT, CSCALP_ACTION_REJECTED, what);
+        return CSCALP_ESTRUCT;
+    }
     char why[ERROR_TEXT_CAP] = "";
     const int rc = cscalp_desk_on_update(e->desk, update, e->feed->clock_ns, why, sizeof why);
     if (rc != CSCALP_OK)
@@ -1176,9 +1184,9 @@ int cscalp_set_position(cscalp_engine *e, double position, double entry_price)
     const int rc = cscalp_desk_set_position(e->desk, position, entry_price, e->feed->clock_ns,
                                             why, sizeof why);
     if (rc != CSCALP_OK)
-        set_error(e, "%s", why);
+        return api_error(e, rc, why);
     desk_done(e);
-    return rc;
+    return CSCALP_OK;
 }
 
 int cscalp_get_position(const cscalp_engine *e, cscalp_position *out)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/grid.h"
+
 int cscalp_policy_params_check(const cscalp_policy_params *p, char *why, size_t cap)
 {
 #define NEED(cond, ...)                                                         \
@@ -13,39 +15,24 @@ int cscalp_policy_params_check(const cscalp_policy_params *p, char *why, size_t 
             return CSCALP_ECONFIG_RANGE;                                        \
         }                                                                       \
     } while (0)
-    NEED(isfinite(p->taker_fee_bps) && p->taker_fee_bps >= 0, "taker fee: %g bps",
+    NEED(isfinite(p->taker_fee_bps) && p->taker_fee_bps >= 0, "fees.taker_bps (taker fee): %g bps",
          p->taker_fee_bps);
     NEED(isfinite(p->maker_fee_bps) && p->maker_fee_bps <= p->taker_fee_bps &&
              p->maker_fee_bps > -p->taker_fee_bps - 100,
-         "maker fee: %g bps (at most the taker fee)", p->maker_fee_bps);
-    NEED(isfinite(p->vol_target_bps) && p->vol_target_bps > 0, "volatility target: %g bps",
+         "fees.maker_bps (maker fee): %g bps, must be at most fees.taker_bps and above -(fees.taker_bps + 100)", p->maker_fee_bps);
+    NEED(isfinite(p->vol_target_bps) && p->vol_target_bps > 0, "policy.vol_target_bps (volatility target): %g bps",
          p->vol_target_bps);
     NEED(isfinite(p->max_position_contracts) && p->max_position_contracts > 0,
-         "max position: %g contracts", p->max_position_contracts);
+         "risk.max_position_contracts (max position): %g contracts", p->max_position_contracts);
     NEED(isfinite(p->liquidation_sigmas) && p->liquidation_sigmas >= 0,
-         "liquidation distance: %g σ", p->liquidation_sigmas);
-    NEED(isfinite(p->tick_size) && p->tick_size > 0, "tick size: %g", p->tick_size);
-    NEED(isfinite(p->lot_size) && p->lot_size > 0, "lot size: %g", p->lot_size);
-    NEED(p->order_ttl_ns > 0, "order time-to-live: %lld ns", (long long)p->order_ttl_ns);
-    NEED(isfinite(p->reprice_ticks) && p->reprice_ticks >= 0, "re-price distance: %g ticks",
+         "policy.liquidation_sigmas (liquidation distance): %g σ", p->liquidation_sigmas);
+    NEED(isfinite(p->tick_size) && p->tick_size > 0, "policy.tick_size_quote (tick size): %g", p->tick_size);
+    NEED(isfinite(p->lot_size) && p->lot_size > 0, "policy.lot_size_contracts (lot size): %g", p->lot_size);
+    NEED(p->order_ttl_ns > 0, "policy.order_ttl_ms (order time-to-live): %lld ns", (long long)p->order_ttl_ns);
+    NEED(isfinite(p->reprice_ticks) && p->reprice_ticks >= 0, "policy.reprice_ticks (re-price distance): %g ticks",
          p->reprice_ticks);
     return CSCALP_OK;
 #undef NEED
-}
-
-/* Down to the grid, with a little room for a value that is on it but
- * came out a hair below (0.3 / 0.1 = 2.9999999999999996) — and never
- * above v: a limit checked without tolerance must still hold for it. */
-static double grid_floor(double v, double step)
-{
-    const double r = floor(v / step + 1e-9) * step;
-    return r > v ? v : r;
-}
-
-static double grid_ceil(double v, double step)
-{
-    const double r = ceil(v / step - 1e-9) * step;
-    return r < v ? v : r;
 }
 
 /* Largest size in [0, hi] whose isolated liquidation price, with the
@@ -126,7 +113,7 @@ int cscalp_policy_decide(const cscalp_policy_params *p, const cscalp_policy_inpu
             out->cap = 3;
         }
     }
-    out->target = out->direction * grid_floor(size, p->lot_size);
+    out->target = out->direction * cscalp_grid_floor(size, p->lot_size);
 
     /* What is wanted: a whole lot at least (within rounding). */
     const double delta = out->target - in->position;
@@ -165,7 +152,7 @@ int cscalp_policy_decide(const cscalp_policy_params *p, const cscalp_policy_inpu
      * is being cancelled), wait. */
     if (want == 0 || working_on_side)
         return CSCALP_OK;
-    const double qty = grid_floor(need, p->lot_size);
+    const double qty = cscalp_grid_floor(need, p->lot_size);
     if (!(qty >= p->lot_size * (1.0 - 1e-9)))
         return CSCALP_OK;
     out->action = CSCALP_POLICY_NEW;
@@ -184,8 +171,8 @@ int cscalp_policy_decide(const cscalp_policy_params *p, const cscalp_policy_inpu
         const double touch = want > 0 ? in->bid : in->ask;
         const double k = touch / p->tick_size;
         out->price = fabs(k - round(k)) < 1e-9 ? touch
-                     : want > 0                    ? grid_floor(touch, p->tick_size)
-                                                   : grid_ceil(touch, p->tick_size);
+                     : want > 0                    ? cscalp_grid_floor(touch, p->tick_size)
+                                                   : cscalp_grid_ceil(touch, p->tick_size);
     }
     return CSCALP_OK;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/grid.h"
 
 #define NS_PER_S 1000000000LL
 /* A refusal by the same rule raises at most one health event per this much
@@ -34,6 +35,7 @@ struct cscalp_desk {
     cscalp_ledger ledger;
     int autonomy;
     int halted; /* the kill switch's actions have run (cancels sent, flattening) */
+    uint64_t flatten_id; /* the latest kill-switch flatten order (kept, not cancelled) */
 
     /* The touch and the mark (the mid). */
     int has_touch;
@@ -302,25 +304,13 @@ static void risk_book_of(const cscalp_desk *d, cscalp_risk_book *b)
     b->equity = cscalp_desk_equity(d);
 }
 
-static double grid_down(double v, double step)
-{
-    const double r = floor(v / step + 1e-9) * step;
-    return r > v ? v : r;
-}
-
-static double grid_up(double v, double step)
-{
-    const double r = ceil(v / step - 1e-9) * step;
-    return r < v ? v : r;
-}
-
 /* The worst price a crossing order accepts: the touch it takes, moved
  * market_protection_bps further, rounded towards the touch onto the grid. */
 static double protection_price(const cscalp_desk *d, int side)
 {
     const double f = d->cfg.market_protection_bps * 1e-4;
-    return side > 0 ? grid_down(d->ask * (1.0 + f), d->cfg.tick_size)
-                    : grid_up(d->bid * (1.0 - f), d->cfg.tick_size);
+    return side > 0 ? cscalp_grid_floor(d->ask * (1.0 + f), d->cfg.tick_size)
+                    : cscalp_grid_ceil(d->bid * (1.0 - f), d->cfg.tick_size);
 }
 
 static void queue_cancel(cscalp_desk *d, const cscalp_order *o, int reason, int64_t now)
@@ -441,8 +431,8 @@ static void cancel_all(cscalp_desk *d, int reason, int64_t now)
 {
     for (uint32_t i = 0; i < cscalp_orders_working(d->orders) && !queue_full(d);) {
         const cscalp_order *o = cscalp_orders_at(d->orders, i);
-        if (o->state != CSCALP_ORDER_PENDING_CANCEL && !(reason == CSCALP_INTENT_KILL_SWITCH &&
-                                                         o->reduce_only && o->price == 0.0))
+        if (o->state != CSCALP_ORDER_PENDING_CANCEL &&
+            !(reason == CSCALP_INTENT_KILL_SWITCH && o->id == d->flatten_id))
             queue_cancel(d, o, reason, now); /* stays working: index moves on */
         i++;
     }
@@ -466,7 +456,7 @@ void cscalp_desk_halt_step(cscalp_desk *d, int64_t now)
     const double cap_qty = fmin(d->cfg.limits.max_order_contracts,
                                 d->cfg.limits.max_order_notional / price);
     if (qty > cap_qty)
-        qty = grid_down(cap_qty, d->cfg.lot_size);
+        qty = cscalp_grid_floor(cap_qty, d->cfg.lot_size);
     if (!(qty > 0.0))
         return;
     const cscalp_desk_order o = {.kind = CSCALP_INTENT_NEW,
@@ -475,7 +465,8 @@ void cscalp_desk_halt_step(cscalp_desk *d, int64_t now)
                                  .quantity = qty,
                                  .reduce_only = 1,
                                  .reason = CSCALP_INTENT_KILL_SWITCH};
-    check_and_send(d, &o, now, 0);
+    if (check_and_send(d, &o, now, 0))
+        d->flatten_id = cscalp_orders_next_id(d->orders) - 1;
 }
 
 static void set_autonomy(cscalp_desk *d, int level, int64_t now, int by_engine, const char *why)
@@ -723,9 +714,7 @@ int cscalp_desk_set_position(cscalp_desk *d, double position, double entry_price
         snprintf(why, cap, "%s: %g (entry %g) %s",
                  rc == CSCALP_EPRICE ? "entry_price" : "position", position, entry_price,
                  rc == CSCALP_EPRICE ? "must be > 0 with a position" : "is not finite");
-        emit(d, now, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_POSITION_RESYNC, rc,
-             CSCALP_ACTION_REJECTED, "%s", why);
-        return rc;
+        return rc; /* the engine reports it as a refused call */
     }
     const double old_pos = d->ledger.position, old_entry = d->ledger.entry_price;
     d->ledger = next;
@@ -869,6 +858,7 @@ void cscalp_desk_save(const cscalp_desk *d, cscalp_wbuf *w)
     cscalp_risk_save(d->risk, w);
     cscalp_put_u32(w, (uint32_t)d->autonomy);
     cscalp_put_u32(w, (uint32_t)d->halted);
+    cscalp_put_u64(w, d->flatten_id);
     cscalp_put_u32(w, (uint32_t)d->has_touch);
     cscalp_put_f64(w, d->bid);
     cscalp_put_f64(w, d->ask);
@@ -902,6 +892,7 @@ int cscalp_desk_load(cscalp_desk *d, cscalp_rbuf *r, char *why, size_t cap)
         return rc;
     const uint32_t autonomy = cscalp_get_u32(r);
     const uint32_t halted = cscalp_get_u32(r);
+    d->flatten_id = cscalp_get_u64(r);
     const uint32_t has_touch = cscalp_get_u32(r);
     d->bid = cscalp_get_f64(r);
     d->ask = cscalp_get_f64(r);
@@ -925,7 +916,8 @@ int cscalp_desk_load(cscalp_desk *d, cscalp_rbuf *r, char *why, size_t cap)
         return CSCALP_ECORRUPT;
     }
     if (autonomy > CSCALP_AUTONOMY_EVOLVING || halted > 1 || has_touch > 1 ||
-        funding_pending > 1 || queued > d->cfg.intent_queue || !isfinite(d->trip_pnl) ||
+        funding_pending > 1 || queued > d->cfg.intent_queue ||
+        d->flatten_id >= cscalp_orders_next_id(d->orders) || !isfinite(d->trip_pnl) ||
         !isfinite(d->funding_rate) || !isfinite(d->funding_mark) ||
         (has_touch && !(d->bid > 0 && d->ask > d->bid && isfinite(d->ask)))) {
         snprintf(why, cap, "desk: a field is out of range (autonomy %u, halted %u, queued %u)",
