@@ -536,7 +536,12 @@ typedef struct cscalp_intent {
  *  size set to it). An intent is given out once. The queue holds
  *  risk.intent_queue_count intents; while it is full the policy waits (counted,
  *  CSCALP_EVENT_INTENTS_DROPPED). Intents are queued inside push, tick,
- *  cscalp_on_order, cscalp_set_autonomy and cscalp_configure calls.
+ *  cscalp_on_order, cscalp_set_position, cscalp_set_autonomy and
+ *  cscalp_configure calls, and were checked against the market at their
+ *  ts_ns: poll after every such call and send at once. A NEW intent not yet
+ *  polled when the kill switch trips (or autonomy drops to MANUAL) and that
+ *  would add exposure is taken back: it is never handed out, and its order
+ *  is closed without an update from the host.
  *  Allocation-free. Errors: CSCALP_EINVAL (NULL engine, or out NULL with
  *  cap > 0), CSCALP_ESTRUCT (out[0].size smaller than the version-1 struct).
  *  Thread: the owning thread. */
@@ -576,7 +581,7 @@ typedef struct cscalp_order_update {
     double fill_quantity;   /**< FILL: > 0, contracts */
     double fee;             /**< FILL: quote currency charged, < 0 for a rebate */
     int32_t liquidity;      /**< FILL: cscalp_liquidity */
-    uint32_t flags;         /**< reserved, 0 */
+    uint32_t flags;         /**< reserved: set 0 (ignored in this version) */
     const char *text;       /**< REJECTED: the venue's reason (may be NULL);
                                  copied into the health event */
 } cscalp_order_update;
@@ -635,9 +640,12 @@ CSCALP_API int cscalp_get_position(const cscalp_engine *engine, cscalp_position 
 
 /** Set the autonomy level (cscalp_autonomy). MANUAL: signals only, no
  *  intents (lowering to MANUAL cancels the working orders, reason
- *  AUTONOMY). ASSISTED: orders that reduce exposure and cancels are queued
+ *  AUTONOMY, and takes back unpolled intents that add exposure). ASSISTED: orders that reduce exposure and cancels are queued
  *  as usual; orders that add exposure are queued flagged
- *  CSCALP_INTENT_NEEDS_CONFIRMATION. AUTONOMOUS: every intent. EVOLVING: as
+ *  CSCALP_INTENT_NEEDS_CONFIRMATION (a declined one is proposed again while
+ *  the policy still wants it, within the rate limits). Every level trades
+ *  an untrained model only at policy.untrained_size_factor (0: exits
+ *  only). AUTONOMOUS: every intent. EVOLVING: as
  *  AUTONOMOUS in this version (hyper-parameter search comes later; the
  *  level is kept and reported as EVOLVING). Learning runs at every level as
  *  learn.mode says. Kill-switch cancels and flattens are queued at every

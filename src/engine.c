@@ -508,8 +508,10 @@ int cscalp_open_ex(cscalp_engine **out, const char *config_json,
     }
     if (rc != CSCALP_OK)
         return open_failed(errbuf, errbuf_cap, rc, why);
-    if ((*out)->cfg.risk_kill_switch == CSCALP_CONFIG_KILL_TRIPPED)
+    if ((*out)->cfg.risk_kill_switch == CSCALP_CONFIG_KILL_TRIPPED) {
         cscalp_desk_kill((*out)->desk, 0, "risk.kill_switch is \"tripped\" in the configuration");
+        desk_done(*out); /* recorded in cscalp_health; no callback can be set yet */
+    }
     return CSCALP_OK;
 }
 
@@ -722,8 +724,11 @@ static void policy_input_of(cscalp_engine *e, const cscalp_signal *s,
     const cscalp_feed *feed = e->feed;
     const int64_t now = feed->clock_ns;
     memset(in, 0, sizeof *in);
-    in->expected_move_bps = s->expected_move_bps;
-    in->confidence = s->confidence;
+    /* A signal from zero inputs (no quote, normaliser warming up) says
+     * nothing: no move, so the policy wants no position (and exits). */
+    const int blind = (s->reasons & (CSCALP_REASON_NO_QUOTE | CSCALP_REASON_WARMUP)) != 0;
+    in->expected_move_bps = blind ? 0.0 : s->expected_move_bps;
+    in->confidence = blind ? 0.0 : s->confidence;
     in->bid = feed->top.bid;
     in->ask = feed->top.ask;
     /* rvol_60s is in bps per √s; over the label horizon it grows with √H.
@@ -738,6 +743,10 @@ static void policy_input_of(cscalp_engine *e, const cscalp_signal *s,
     in->position = cscalp_desk_position(e->desk);
     in->equity = cscalp_desk_equity(e->desk);
     cscalp_regime_policy_now(e->regime, &in->regime);
+    /* An untrained model's moves are its initialisation's: it trades at
+     * policy.untrained_size_factor of the size (0 by default: exits only). */
+    if (s->reasons & CSCALP_REASON_UNTRAINED)
+        in->regime.size_factor *= e->cfg.policy_untrained_size_factor;
     if (in->regime.max_leverage > e->cfg.risk_max_leverage)
         in->regime.max_leverage = e->cfg.risk_max_leverage;
     in->brackets = e->cfg.policy_liquidation_sigmas > 0.0 ? &e->brackets : NULL;
@@ -1132,6 +1141,11 @@ const cscalp_learn *cscalp_engine_learner(const cscalp_engine *e) { return e->le
 /* ------------------------------------------------------------------------ */
 /* Decisions: intents, order updates, position, autonomy                    */
 
+/* No struct of a later version will approach this; a larger size is an
+ * uninitialised field, and writing with it as the stride would scatter
+ * intents over the host's memory. */
+#define POLL_STRIDE_MAX 65536u
+
 int cscalp_poll_intents(cscalp_engine *e, cscalp_intent *out, size_t cap)
 {
     if (e == NULL)
@@ -1141,11 +1155,14 @@ int cscalp_poll_intents(cscalp_engine *e, cscalp_intent *out, size_t cap)
         return api_error(e, CSCALP_EINVAL, "out: NULL pointer with cap > 0");
     if (cap == 0)
         return 0;
-    if (out[0].size < sizeof(cscalp_intent))
+    if (out[0].size < sizeof(cscalp_intent) || out[0].size > POLL_STRIDE_MAX)
         return api_error(e, CSCALP_ESTRUCT,
-                         "out[0].size: smaller than the version-1 cscalp_intent");
-    /* The return value is an int: never more than INT_MAX at once. */
-    const size_t most = cap > (size_t)INT32_MAX ? (size_t)INT32_MAX : cap;
+                         "out[0].size: smaller than the version-1 cscalp_intent, or above "
+                         "65536 (not set?)");
+    /* The return value is an int, and cap × stride must be addressable. */
+    size_t most = cap > (size_t)INT32_MAX ? (size_t)INT32_MAX : cap;
+    if (most > SIZE_MAX / out[0].size)
+        most = SIZE_MAX / out[0].size;
     return (int)cscalp_desk_poll(e->desk, out, out[0].size, most);
 }
 
@@ -1260,6 +1277,15 @@ static void save_decisions(const cscalp_engine *e, cscalp_wbuf *w)
     cscalp_put_i64(w, e->next_decide_ns);
     cscalp_put_u64(w, e->decisions);
     cscalp_put_u64(w, e->decisions_without_signal);
+    /* The last decision's reasoning, for the stats. */
+    const cscalp_policy_decision *d = &e->last_decision;
+    cscalp_put_f64(w, d->edge_maker_bps);
+    cscalp_put_f64(w, d->edge_taker_bps);
+    cscalp_put_u32(w, (uint32_t)(d->direction + 1));
+    cscalp_put_f64(w, d->target_raw);
+    cscalp_put_f64(w, d->target);
+    cscalp_put_u32(w, (uint32_t)d->cap);
+    cscalp_put_f64(w, e->last_sigma_bps);
     cscalp_desk_save(e->desk, w);
 }
 
@@ -1268,6 +1294,22 @@ static int load_decisions(cscalp_engine *e, cscalp_rbuf *r, char *why, size_t ca
     e->next_decide_ns = cscalp_get_i64(r);
     e->decisions = cscalp_get_u64(r);
     e->decisions_without_signal = cscalp_get_u64(r);
+    cscalp_policy_decision *d = &e->last_decision;
+    memset(d, 0, sizeof *d);
+    d->edge_maker_bps = cscalp_get_f64(r);
+    d->edge_taker_bps = cscalp_get_f64(r);
+    const uint32_t direction = cscalp_get_u32(r);
+    d->target_raw = cscalp_get_f64(r);
+    d->target = cscalp_get_f64(r);
+    const uint32_t bound = cscalp_get_u32(r);
+    e->last_sigma_bps = cscalp_get_f64(r);
+    if (!r->failed && (direction > 2 || bound > 3 || !isfinite(d->target) ||
+                       !isfinite(d->target_raw) || !isfinite(e->last_sigma_bps))) {
+        snprintf(why, cap, "checkpoint: the last decision is out of range");
+        return CSCALP_ECORRUPT;
+    }
+    d->direction = (int)direction - 1;
+    d->cap = (int)bound;
     const int rc = cscalp_desk_load(e->desk, r, why, cap);
     if (rc != CSCALP_OK)
         return rc;

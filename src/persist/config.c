@@ -211,6 +211,10 @@ static const cscalp_config_key config_keys[] = {
         "a resting order this many ticks behind the touch is cancelled (ticks)"),
     KEY("policy.tick_size_quote", CSCALP_CONFIG_DOUBLE, policy_tick_size, 0.1, 0, 1e9, 1,
         "price grid (quote per contract)"),
+    KEY("policy.untrained_size_factor", CSCALP_CONFIG_DOUBLE, policy_untrained_size_factor, 0,
+        0, 1, 0,
+        "multiplier of the wanted position while the model is untrained (factor); 0: exits "
+        "only"),
     KEY("policy.vol_target_bps", CSCALP_CONFIG_DOUBLE, policy_vol_target_bps, 10, 0, 10000, 1,
         "standard deviation over the horizon of the PnL a position may carry (bps of "
         "equity)"),

@@ -124,6 +124,7 @@ typedef struct cscalp_config {
     int64_t policy_order_ttl_ms;
     double policy_reprice_ticks;
     double policy_market_protection_bps;
+    double policy_untrained_size_factor;
     double risk_initial_equity_quote;
     double risk_max_order_contracts;
     double risk_max_order_notional_quote;

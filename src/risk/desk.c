@@ -22,7 +22,7 @@ enum { THROTTLE_QUEUE_FULL = CSCALP_RISK_RULE_COUNT, THROTTLE_COUNT };
 typedef struct desk_counters {
     uint64_t intents_new, intents_cancel, polled;
     uint64_t held_queue_full, refused, needs_confirmation;
-    uint64_t venue_rejects, update_errors, duplicates;
+    uint64_t venue_rejects, cancel_rejects, update_errors, duplicates, withdrawn;
     uint64_t resyncs, kills, rearms, autonomy_changes, fundings, round_trips, losing_trips;
     uint64_t events_dropped;
 } desk_counters;
@@ -103,7 +103,10 @@ int cscalp_desk_next_event(cscalp_desk *d, cscalp_desk_event *out)
 /* 1 when an event of this kind may be raised now; otherwise counts it. */
 static int throttle_pass(cscalp_desk *d, int kind, int64_t now, uint64_t *suppressed)
 {
-    if (d->throttle_ns[kind] != INT64_MIN && now - d->throttle_ns[kind] < REFUSAL_EVENT_GAP_NS) {
+    const int64_t last = d->throttle_ns[kind];
+    /* Unsigned difference: no overflow whatever a checkpoint held. */
+    if (last != INT64_MIN && now >= last &&
+        (uint64_t)now - (uint64_t)last < (uint64_t)REFUSAL_EVENT_GAP_NS) {
         d->throttled[kind]++;
         return 0;
     }
@@ -305,15 +308,30 @@ static void risk_book_of(const cscalp_desk *d, cscalp_risk_book *b)
 }
 
 /* The worst price a crossing order accepts: the touch it takes, moved
- * market_protection_bps further, rounded towards the touch onto the grid. */
+ * market_protection_bps further, but never past the collar around the mid
+ * (the collar is measured from the mid, the protection from the touch: in
+ * a wide market the collar is the tighter), rounded towards the touch onto
+ * the grid. When the touch itself lies beyond the collar the touch is
+ * returned and the collar refuses the order: nothing crosses into a market
+ * that far from its mid. */
 static double protection_price(const cscalp_desk *d, int side)
 {
     const double f = d->cfg.market_protection_bps * 1e-4;
-    return side > 0 ? cscalp_grid_floor(d->ask * (1.0 + f), d->cfg.tick_size)
-                    : cscalp_grid_ceil(d->bid * (1.0 - f), d->cfg.tick_size);
+    const double mid = mid_of(d);
+    const double collar = d->cfg.limits.price_collar_bps * 1e-4;
+    if (side > 0) {
+        const double p = cscalp_grid_floor(fmin(d->ask * (1.0 + f), mid * (1.0 + collar)),
+                                           d->cfg.tick_size);
+        return p < d->ask ? d->ask : p;
+    }
+    const double p = cscalp_grid_ceil(fmax(d->bid * (1.0 - f), mid * (1.0 - collar)),
+                                      d->cfg.tick_size);
+    return p > d->bid ? d->bid : p;
 }
 
-static void queue_cancel(cscalp_desk *d, const cscalp_order *o, int reason, int64_t now)
+/* `why` (may be NULL) carries the policy's explanation of a cancel. */
+static void queue_cancel(cscalp_desk *d, const cscalp_order *o, int reason,
+                         const cscalp_desk_order *why, int64_t now)
 {
     cscalp_intent *it = queue_push(d);
     it->kind = CSCALP_INTENT_CANCEL;
@@ -324,6 +342,11 @@ static void queue_cancel(cscalp_desk *d, const cscalp_order *o, int reason, int6
     it->price = o->price;
     it->quantity = o->size - o->filled;
     it->position = d->ledger.position;
+    if (why != NULL) {
+        it->regime = why->regime;
+        it->expected_move_bps = why->expected_move_bps;
+        it->target_position = why->target_position;
+    }
     cscalp_orders_cancel(d->orders, o->id);
     d->c.intents_cancel++;
 }
@@ -389,8 +412,12 @@ static int check_and_send(cscalp_desk *d, const cscalp_desk_order *o, int64_t no
     if (rule != CSCALP_RISK_PASSED) {
         d->c.refused++;
         uint64_t more = 0;
+        /* A refused flatten leaves a tripped engine holding risk: ERROR. */
         if (throttle_pass(d, rule, now, &more))
-            emit(d, now, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_INTENT_REFUSED, CSCALP_ERISK,
+            emit(d, now,
+                 o->reason == CSCALP_INTENT_KILL_SWITCH ? CSCALP_SEVERITY_ERROR
+                                                        : CSCALP_SEVERITY_WARNING,
+                 CSCALP_EVENT_INTENT_REFUSED, CSCALP_ERISK,
                  CSCALP_ACTION_REJECTED,
                  "%s %g @ %g (reason %d) refused by risk rule %s: %s; %llu more by this "
                  "rule since the last report",
@@ -411,7 +438,7 @@ int cscalp_desk_submit(cscalp_desk *d, const cscalp_desk_order *o, int64_t now)
             queue_full_event(d, now);
             return 0;
         }
-        queue_cancel(d, w, o->reason, now);
+        queue_cancel(d, w, o->reason, o, now);
         return 1;
     }
     if (d->autonomy == CSCALP_AUTONOMY_MANUAL)
@@ -426,15 +453,39 @@ int cscalp_desk_submit(cscalp_desk *d, const cscalp_desk_order *o, int64_t now)
     return sent;
 }
 
+/* Intents the host has not polled yet that add exposure are taken back
+ * (their orders closed here: the host never saw them) rather than followed
+ * by a cancel: a host must never be handed an entry after a trip. */
+static void withdraw_unsent(cscalp_desk *d)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < d->q_count; i++) {
+        cscalp_intent *it = &d->queue[(d->q_head + i) % d->cfg.intent_queue];
+        if (it->kind == CSCALP_INTENT_NEW && !(it->flags & CSCALP_INTENT_REDUCE_ONLY) &&
+            cscalp_orders_withdraw(d->orders, it->client_id) == CSCALP_OK) {
+            d->c.withdrawn++;
+            continue;
+        }
+        d->queue[(d->q_head + kept) % d->cfg.intent_queue] = *it;
+        kept++;
+    }
+    d->q_count = kept;
+}
+
 /* Cancel every working order not already being cancelled. */
 static void cancel_all(cscalp_desk *d, int reason, int64_t now)
 {
-    for (uint32_t i = 0; i < cscalp_orders_working(d->orders) && !queue_full(d);) {
+    withdraw_unsent(d);
+    for (uint32_t i = 0; i < cscalp_orders_working(d->orders); i++) {
         const cscalp_order *o = cscalp_orders_at(d->orders, i);
-        if (o->state != CSCALP_ORDER_PENDING_CANCEL &&
-            !(reason == CSCALP_INTENT_KILL_SWITCH && o->id == d->flatten_id))
-            queue_cancel(d, o, reason, now); /* stays working: index moves on */
-        i++;
+        if (o->state == CSCALP_ORDER_PENDING_CANCEL ||
+            (reason == CSCALP_INTENT_KILL_SWITCH && o->id == d->flatten_id))
+            continue;
+        if (queue_full(d)) {
+            queue_full_event(d, now); /* the next step tries again */
+            break;
+        }
+        queue_cancel(d, o, reason, NULL, now); /* stays working: index moves on */
     }
 }
 
@@ -673,6 +724,10 @@ int cscalp_desk_on_update(cscalp_desk *d, const cscalp_order_update *u, int64_t 
         }
     }
     const int side = o != NULL ? o->side : 0;
+    /* A REJECTED for an acknowledged order with a cancel pending is the
+     * cancel's refusal: the order works on. */
+    const int cancel_refused = u->type == CSCALP_UPDATE_REJECTED && o != NULL &&
+                               o->state == CSCALP_ORDER_PENDING_CANCEL && o->acked;
     cscalp_order_refusal reason = CSCALP_ORDER_OK;
     char inner[200] = "";
     const cscalp_order_outcome out =
@@ -696,9 +751,13 @@ int cscalp_desk_on_update(cscalp_desk *d, const cscalp_order_update *u, int64_t 
         d->ledger = next;
         after_fill(d, before, &fill, u->fee, now);
     } else if (u->type == CSCALP_UPDATE_REJECTED) {
-        d->c.venue_rejects++;
+        if (cancel_refused)
+            d->c.cancel_rejects++;
+        else
+            d->c.venue_rejects++;
         emit(d, now, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_ORDER_REJECTED, CSCALP_OK,
-             CSCALP_ACTION_NONE, "order %llu (%s) rejected: %.160s", (unsigned long long)id,
+             CSCALP_ACTION_NONE, "%s %llu (%s) rejected: %.160s",
+             cancel_refused ? "cancel of order" : "order", (unsigned long long)id,
              side > 0 ? "buy" : "sell", u->text != NULL ? u->text : "(no text)");
     }
     return CSCALP_OK;
@@ -804,6 +863,8 @@ void cscalp_desk_write_stats(const cscalp_desk *d, cscalp_json_writer *w)
     cscalp_jw_uint(w, "refused", d->c.refused);
     cscalp_jw_uint(w, "held_queue_full", d->c.held_queue_full);
     cscalp_jw_uint(w, "venue_rejects", d->c.venue_rejects);
+    cscalp_jw_uint(w, "cancel_rejects", d->c.cancel_rejects);
+    cscalp_jw_uint(w, "withdrawn", d->c.withdrawn);
     cscalp_jw_uint(w, "events_dropped", d->c.events_dropped);
     cscalp_jw_end_object(w);
 }
@@ -928,6 +989,18 @@ int cscalp_desk_load(cscalp_desk *d, cscalp_rbuf *r, char *why, size_t cap)
         snprintf(why, cap, "desk: autonomy above MANUAL with the kill switch tripped");
         return CSCALP_ECORRUPT;
     }
+    /* The kill switch's actions run exactly while it is tripped: a halted
+     * flag out of step would skip the next trip's actions. */
+    if ((int)halted != cscalp_risk_killed(d->risk)) {
+        snprintf(why, cap, "desk: halted flag %u with the kill switch %s", halted,
+                 cscalp_risk_killed(d->risk) ? "tripped" : "armed");
+        return CSCALP_ECORRUPT;
+    }
+    if (funding_pending && d->funding_ns <= d->funding_settled_ns) {
+        snprintf(why, cap, "desk: pending funding at %lld, not after the last settled %lld",
+                 (long long)d->funding_ns, (long long)d->funding_settled_ns);
+        return CSCALP_ECORRUPT;
+    }
     d->autonomy = (int)autonomy;
     d->halted = (int)halted;
     d->has_touch = (int)has_touch;
@@ -943,7 +1016,13 @@ int cscalp_desk_load(cscalp_desk *d, cscalp_rbuf *r, char *why, size_t cap)
         if ((it->kind != CSCALP_INTENT_NEW && it->kind != CSCALP_INTENT_CANCEL) ||
             it->client_id == 0 || it->client_id >= next_id ||
             (it->side != CSCALP_SIDE_BUY && it->side != CSCALP_SIDE_SELL) ||
-            !isfinite(it->price) || !isfinite(it->quantity) || it->quantity < 0) {
+            it->type < CSCALP_ORDER_LIMIT || it->type > CSCALP_ORDER_MARKET ||
+            it->time_in_force < CSCALP_TIF_GTC || it->time_in_force > CSCALP_TIF_GTX ||
+            it->reason < CSCALP_INTENT_ENTRY || it->reason > CSCALP_INTENT_AUTONOMY ||
+            (it->flags & ~(CSCALP_INTENT_REDUCE_ONLY | CSCALP_INTENT_NEEDS_CONFIRMATION)) != 0 ||
+            !isfinite(it->price) || !isfinite(it->quantity) || it->quantity < 0 ||
+            !isfinite(it->expected_move_bps) || !isfinite(it->edge_bps) ||
+            !isfinite(it->target_position) || !isfinite(it->position)) {
             snprintf(why, cap, "desk: queued intent %u is not one the engine could make", i);
             return CSCALP_ECORRUPT;
         }

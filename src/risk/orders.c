@@ -324,6 +324,18 @@ cscalp_order_outcome cscalp_orders_update(cscalp_orders *o, uint64_t id, int eve
     }
 }
 
+int cscalp_orders_withdraw(cscalp_orders *o, uint64_t id)
+{
+    cscalp_order *ord = find(o, id);
+    if (ord == NULL || ord->state != CSCALP_ORDER_PENDING_NEW || ord->acked || ord->filled != 0.0)
+        return CSCALP_EINVAL;
+    o->c.withdrawn++;
+    const uint32_t i = (uint32_t)(ord - o->working);
+    memmove(&o->working[i], &o->working[i + 1], (o->count - i - 1) * sizeof *ord);
+    o->count--;
+    return CSCALP_OK;
+}
+
 uint32_t cscalp_orders_working(const cscalp_orders *o) { return o->count; }
 const cscalp_order *cscalp_orders_at(const cscalp_orders *o, uint32_t i)
 {

@@ -78,6 +78,12 @@ int cscalp_orders_add(cscalp_orders *o, int side, double price, double size, int
  * CSCALP_EINVAL when the id is not working. */
 int cscalp_orders_cancel(cscalp_orders *o, uint64_t id);
 
+/* An order whose intent the host never received (still queued, withdrawn
+ * by the engine): closed at once, no update expected; its id stays used.
+ * CSCALP_EINVAL unless it is PENDING_NEW with nothing acknowledged or
+ * filled. */
+int cscalp_orders_withdraw(cscalp_orders *o, uint64_t id);
+
 /* Why an update was refused; the engine maps these to the public error
  * codes of its order-update call. */
 typedef enum cscalp_order_refusal {
@@ -116,7 +122,7 @@ double cscalp_orders_open_size(const cscalp_orders *o, int side);
 uint64_t cscalp_orders_next_id(const cscalp_orders *o);
 
 typedef struct cscalp_orders_counters {
-    uint64_t added, applied, duplicates, refused, filled, cancelled, rejected, expired;
+    uint64_t added, applied, duplicates, refused, filled, cancelled, rejected, expired, withdrawn;
     uint64_t refused_by[CSCALP_ORDER_REFUSAL_COUNT];
 } cscalp_orders_counters;
 void cscalp_orders_get_counters(const cscalp_orders *o, cscalp_orders_counters *out);

@@ -517,6 +517,8 @@ static inline du_params du_params_default(void)
 
 static inline void du_params_json(const du_params *p, char *buf, size_t cap)
 {
+    /* The engines here trade on untrained models on purpose (they test the
+     * decision path, not the model): policy.untrained_size_factor 1. */
     const int n = snprintf(
         buf, cap,
         "{\"model\":{\"seed\":%llu,\"hidden_sizes\":[%d],\"lag_count\":1,"
@@ -529,7 +531,7 @@ static inline void du_params_json(const du_params *p, char *buf, size_t cap)
         "\"policy\":{\"decide_interval_ms\":%d,\"vol_target_bps\":%.17g,"
         "\"min_sigma_bps\":%.17g,\"liquidation_sigmas\":%.17g,\"tick_size_quote\":%.17g,"
         "\"lot_size_contracts\":%.17g,\"order_ttl_ms\":%d,\"reprice_ticks\":%.17g,"
-        "\"market_protection_bps\":%.17g},"
+        "\"market_protection_bps\":%.17g,\"untrained_size_factor\":1},"
         "\"risk\":{\"initial_equity_quote\":%.17g,\"max_order_contracts\":%.17g,"
         "\"max_order_notional_quote\":%.17g,\"max_position_contracts\":%.17g,"
         "\"max_leverage_factor\":%.17g,\"price_collar_bps\":%.17g,\"max_orders_per_s\":%d,"
