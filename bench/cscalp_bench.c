@@ -230,6 +230,8 @@ static void print_result(const bench_case *c, const double *sorted, size_t n,
     printf("}\n");
 }
 
+#define FEED_CONFIG "{\"learn\":{\"mode\":\"off\"}}"
+
 /* Run one case on a fresh engine and print its line. */
 static int bench_case_run(const bench_case *c, size_t passes, uint64_t overhead,
                           const char *source)
@@ -239,7 +241,11 @@ static int bench_case_run(const bench_case *c, size_t passes, uint64_t overhead,
     uint64_t *ticks = malloc((total + 1) * sizeof *ticks);
     double *ns = malloc((total + 1) * sizeof *ns);
     cscalp_engine *engine = NULL;
-    int rc = cscalp_open(&engine, NULL);
+    /* The push itself: validation, book, features, the risk desk's mark and
+     * the decision grid (MANUAL: no policy). Learning is off: a push that
+     * takes a decision sample or trains runs the model, whose cost the
+     * `infer` and `train` benches measure. */
+    int rc = cscalp_open(&engine, FEED_CONFIG);
     if (!ticks || !ns || rc != CSCALP_OK) {
         fprintf(stderr, "cscalp-bench: cannot start case %s: %s\n", c->name,
                 rc != CSCALP_OK ? cscalp_strerror(rc) : "out of memory");

@@ -40,6 +40,9 @@ struct cscalp_desk {
     /* The touch and the mark (the mid). */
     int has_touch;
     double bid, ask;
+    /* Flat and marked since the last change of equity: the mid cannot move
+     * a flat equity, so marks may skip it. */
+    int flat_marked;
 
     /* The round trip in progress: realised PnL less fees since the
      * position left zero. */
@@ -588,6 +591,7 @@ void cscalp_desk_rearm(cscalp_desk *d, int64_t now)
 
 static void mark_equity(cscalp_desk *d, int64_t now)
 {
+    d->flat_marked = d->ledger.position == 0.0;
     const double equity = cscalp_desk_equity(d);
     if (!isfinite(equity))
         return;
@@ -600,7 +604,13 @@ void cscalp_desk_mark(cscalp_desk *d, double bid, double ask, int64_t now)
     d->has_touch = 1;
     d->bid = bid;
     d->ask = ask;
-    mark_equity(d, now);
+    /* Flat, the mid does not move the equity: only fills, funding and
+     * resyncs do, and they mark it themselves. So a flat engine marks once
+     * (the drawdown peaks need that mark) and its push path is then a few
+     * stores. A UTC day that turns while flat is seen at the next mark,
+     * whose equity is the same. */
+    if (d->ledger.position != 0.0 || !d->flat_marked)
+        mark_equity(d, now);
 }
 
 void cscalp_desk_on_funding(cscalp_desk *d, double rate, double mark_price,
@@ -921,6 +931,7 @@ void cscalp_desk_save(const cscalp_desk *d, cscalp_wbuf *w)
     cscalp_put_u32(w, (uint32_t)d->halted);
     cscalp_put_u64(w, d->flatten_id);
     cscalp_put_u32(w, (uint32_t)d->has_touch);
+    cscalp_put_u32(w, (uint32_t)d->flat_marked);
     cscalp_put_f64(w, d->bid);
     cscalp_put_f64(w, d->ask);
     cscalp_put_f64(w, d->trip_pnl);
@@ -955,6 +966,7 @@ int cscalp_desk_load(cscalp_desk *d, cscalp_rbuf *r, char *why, size_t cap)
     const uint32_t halted = cscalp_get_u32(r);
     d->flatten_id = cscalp_get_u64(r);
     const uint32_t has_touch = cscalp_get_u32(r);
+    const uint32_t flat_marked = cscalp_get_u32(r);
     d->bid = cscalp_get_f64(r);
     d->ask = cscalp_get_f64(r);
     d->trip_pnl = cscalp_get_f64(r);
@@ -976,7 +988,7 @@ int cscalp_desk_load(cscalp_desk *d, cscalp_rbuf *r, char *why, size_t cap)
         snprintf(why, cap, "desk: truncated");
         return CSCALP_ECORRUPT;
     }
-    if (autonomy > CSCALP_AUTONOMY_EVOLVING || halted > 1 || has_touch > 1 ||
+    if (autonomy > CSCALP_AUTONOMY_EVOLVING || halted > 1 || has_touch > 1 || flat_marked > 1 ||
         funding_pending > 1 || queued > d->cfg.intent_queue ||
         d->flatten_id >= cscalp_orders_next_id(d->orders) || !isfinite(d->trip_pnl) ||
         !isfinite(d->funding_rate) || !isfinite(d->funding_mark) ||
@@ -1004,6 +1016,7 @@ int cscalp_desk_load(cscalp_desk *d, cscalp_rbuf *r, char *why, size_t cap)
     d->autonomy = (int)autonomy;
     d->halted = (int)halted;
     d->has_touch = (int)has_touch;
+    d->flat_marked = (int)flat_marked;
     d->funding_pending = (int)funding_pending;
     d->q_head = 0;
     d->q_count = 0;

@@ -531,6 +531,26 @@ START_TEST(autonomy_levels)
 }
 END_TEST
 
+/* The next market event into the engine without polling its intents: the
+ * host's quote and clock follow, nothing else. */
+static void push_without_polling(du_ctx *c)
+{
+    DU_CHECK(cscalp_sim_market_next(c->m, &c->ev) == CSCALP_OK);
+    int rc;
+    if (c->ev.kind == CSCALP_KIND_QUOTE) {
+        rc = cscalp_push_quote(c->e, &c->ev.quote);
+        c->bid = c->ev.quote.bid_price;
+        c->ask = c->ev.quote.ask_price;
+        c->mid = 0.5 * (c->bid + c->ask);
+    } else if (c->ev.kind == CSCALP_KIND_TRADE) {
+        rc = cscalp_push_trade(c->e, &c->ev.trade);
+    } else {
+        rc = cscalp_push_book(c->e, &c->ev.book);
+    }
+    ck_assert_int_eq(rc, CSCALP_OK);
+    c->clock = c->ev.ts_ns;
+}
+
 /* Drive until the engine holds a position and at least one order works:
  * the first order is filled in full, later ones are acknowledged only. */
 static void get_position_and_working(du_ctx *c, double max_s)
@@ -789,20 +809,7 @@ START_TEST(checkpoint_resumes)
      * the queue. The host's quote and clock follow, nothing else. */
     const int64_t until = c->clock + 5 * DU_NS_PER_S;
     while (c->clock < until) {
-        DU_CHECK(cscalp_sim_market_next(c->m, &c->ev) == CSCALP_OK);
-        int rc;
-        if (c->ev.kind == CSCALP_KIND_QUOTE) {
-            rc = cscalp_push_quote(c->e, &c->ev.quote);
-            c->bid = c->ev.quote.bid_price;
-            c->ask = c->ev.quote.ask_price;
-            c->mid = 0.5 * (c->bid + c->ask);
-        } else if (c->ev.kind == CSCALP_KIND_TRADE) {
-            rc = cscalp_push_trade(c->e, &c->ev.trade);
-        } else {
-            rc = cscalp_push_book(c->e, &c->ev.book);
-        }
-        ck_assert_int_eq(rc, CSCALP_OK);
-        c->clock = c->ev.ts_ns;
+        push_without_polling(c);
     }
     const uint64_t max_id_saved = c->h.max_id;
     size_t len = 0;
@@ -945,20 +952,7 @@ START_TEST(kill_switch_with_full_queue)
      * the order's 1 s life. */
     int pushed = 0;
     while (du_stat(c->e, "queued") < 1.0) {
-        DU_CHECK(cscalp_sim_market_next(c->m, &c->ev) == CSCALP_OK);
-        int rc;
-        if (c->ev.kind == CSCALP_KIND_QUOTE) {
-            rc = cscalp_push_quote(c->e, &c->ev.quote);
-            c->bid = c->ev.quote.bid_price;
-            c->ask = c->ev.quote.ask_price;
-            c->mid = 0.5 * (c->bid + c->ask);
-        } else if (c->ev.kind == CSCALP_KIND_TRADE) {
-            rc = cscalp_push_trade(c->e, &c->ev.trade);
-        } else {
-            rc = cscalp_push_book(c->e, &c->ev.book);
-        }
-        ck_assert_int_eq(rc, CSCALP_OK);
-        c->clock = c->ev.ts_ns;
+        push_without_polling(c);
         ck_assert_msg(++pushed < 100000, "nothing queued");
     }
     ck_assert_int_eq(cscalp_configure(c->e, "{\"risk\":{\"kill_switch\":\"tripped\"}}"),
