@@ -1,8 +1,10 @@
 /*
  * cryptoscalp_sim.h — simulation API of libcryptoscalp.
  *
- * What a backtest or a stress test needs besides the engine. This version
- * has the synthetic regime market (cscalp_sim_market_*): a seeded generator
+ * What a backtest or a stress test needs besides the engine: the simulated
+ * venue (cscalp_sim_venue_*), which executes the engine's intents against
+ * recorded or generated market data, and the synthetic regime market
+ * (cscalp_sim_market_*): a seeded generator
  * of market data - quotes, trades and L2 book snapshots - driven by a
  * Markov-switching process, that reports the true regime behind every event.
  * Researchers use it to stress strategies on markets whose regimes are
@@ -177,6 +179,133 @@ CSCALP_API uint32_t cscalp_sim_market_regime_count(const cscalp_sim_market *mark
 /** Destroy a generator (through the allocator it was opened with). NULL is
  *  a no-op. Thread: the owning thread. */
 CSCALP_API void cscalp_sim_market_close(cscalp_sim_market *market);
+
+/* ------------------------------------------------------------------------ */
+/* Simulated venue                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* A USDⓈ-M-style perpetual venue for backtests and paper trading
+ * (docs/sim.md, "Simulated venue"): it takes the same market events as the
+ * engine and the engine's intents, and answers with order updates in the
+ * cscalp_on_order format after the configured latencies. Honest about what
+ * backtests usually get wrong: taker orders walk the displayed depth, a
+ * resting order waits behind the size displayed at its price when it
+ * arrived, fees are charged by liquidity side, funding is paid at the
+ * settlement times, and an isolated position is liquidated at Binance's
+ * maintenance-margin rule with a liquidation fee. Deterministic: the same
+ * calls give the same updates and the same report. */
+
+/** Most maintenance-margin tiers a venue takes. */
+#define CSCALP_SIM_MAX_BRACKETS 16
+
+/** The opaque venue handle. */
+typedef struct cscalp_sim_venue cscalp_sim_venue;
+
+/** Venue configuration. Set `size`, call cscalp_sim_venue_config_init for
+ *  the defaults (per field), change what you need. Money in quote currency,
+ *  sizes in contracts. */
+typedef struct cscalp_sim_venue_config {
+    uint32_t size;               /**< set by the caller to sizeof(cscalp_sim_venue_config) */
+    uint32_t bracket_count;      /**< 1..CSCALP_SIM_MAX_BRACKETS; default 10 */
+    double maker_fee_bps;        /**< per fill, of notional, in [-100, 1000]; < 0 a
+                                      rebate; default 2 (0.02 %) */
+    double taker_fee_bps;        /**< in [0, 1000], >= maker_fee_bps; default 5 (0.05 %) */
+    int64_t order_latency_ns;    /**< an intent reaches the venue this long after its
+                                      ts_ns, in [0, 60 s]; default 5 ms */
+    int64_t report_latency_ns;   /**< an update reaches the host this long after it
+                                      happened at the venue, in [0, 60 s]; default 5 ms */
+    double wallet_quote;         /**< the isolated wallet at the start, > 0; default 10 000 */
+    double default_funding_rate; /**< per interval, used at settlements no funding
+                                      event announced, in [-0.03, 0.03]; default
+                                      0.0001 (0.01 %) */
+    int64_t funding_interval_ns; /**< settlements at multiples of this since the epoch
+                                      when no funding event gives the next time, in
+                                      [1 s, 7 days]; 0 = no funding without events;
+                                      default 8 h */
+    double liquidation_fee_rate; /**< of the notional liquidated, charged to the wallet,
+                                      in [0, 0.1]; default 0.005 */
+    double bracket_caps_quote[CSCALP_SIM_MAX_BRACKETS]; /**< tier caps, increasing;
+                                      default Binance BTCUSDT (docs/risk.md) */
+    double bracket_rates[CSCALP_SIM_MAX_BRACKETS];       /**< maintenance margin rates */
+    double bracket_max_leverage[CSCALP_SIM_MAX_BRACKETS]; /**< tier leverage */
+} cscalp_sim_venue_config;
+
+/** The venue's account now. */
+typedef struct cscalp_sim_venue_account {
+    uint32_t size;            /**< set by the caller to sizeof(cscalp_sim_venue_account) */
+    uint32_t working_orders;  /**< orders arrived or in flight, not closed */
+    double position;          /**< contracts, signed */
+    double entry_price;       /**< average entry, 0 when flat */
+    double wallet;            /**< wallet_quote + realised − fees − funding − liquidation fees */
+    double equity;            /**< wallet + unrealised at the mark */
+    double mark_price;        /**< the mark: the last funding event's mark price while it is
+                                   newer than the last quote, else the mid */
+    double liquidation_price; /**< 0 when flat or when nothing can liquidate it */
+    uint64_t fills;
+    uint64_t liquidations;    /**< positions the venue closed: resync the engine with
+                                   cscalp_set_position after each */
+} cscalp_sim_venue_account;
+
+/** Fill `cfg` with the defaults. Errors: CSCALP_EINVAL, CSCALP_ESTRUCT. Any thread. */
+CSCALP_API int cscalp_sim_venue_config_init(cscalp_sim_venue_config *cfg);
+
+/** Create a venue. Every field is checked; the first bad one is named in
+ *  errbuf. `allocator` as in cscalp_open_ex. Errors: CSCALP_EINVAL,
+ *  CSCALP_ESTRUCT, CSCALP_ECONFIG_RANGE, CSCALP_ENOMEM. Thread: any; the
+ *  handle then belongs to the caller. */
+CSCALP_API int cscalp_sim_venue_open(cscalp_sim_venue **out, const cscalp_sim_venue_config *cfg,
+                                     const cscalp_allocator *allocator, char *errbuf,
+                                     size_t errbuf_cap);
+
+/** Market events, in time order, as the engine gets them (the venue keeps
+ *  the touch, the book, the trades through resting orders, funding). Each
+ *  call first processes what the venue had due up to the event's time
+ *  (arrivals of intents, funding settlements), then the event. Errors:
+ *  CSCALP_EINVAL (NULL), CSCALP_ETIME (earlier than the venue's clock).
+ *  The event is not validated beyond that: push to the engine first and
+ *  give the venue what the engine accepted. */
+CSCALP_API int cscalp_sim_venue_on_trade(cscalp_sim_venue *v, const cscalp_trade *t);
+CSCALP_API int cscalp_sim_venue_on_quote(cscalp_sim_venue *v, const cscalp_quote *q);
+CSCALP_API int cscalp_sim_venue_on_book(cscalp_sim_venue *v, const cscalp_book *b);
+CSCALP_API int cscalp_sim_venue_on_funding(cscalp_sim_venue *v, const cscalp_funding *f);
+/** Advance the venue's clock with no market event. Errors as above. */
+CSCALP_API int cscalp_sim_venue_advance(cscalp_sim_venue *v, int64_t now_ns);
+
+/** Most orders a venue holds at once (in flight or resting). */
+#define CSCALP_SIM_VENUE_MAX_ORDERS 1024
+
+/** Send an intent (from cscalp_poll_intents). It reaches the venue at
+ *  ts_ns + order_latency_ns (not before the venue's clock). A CANCEL for
+ *  an order the venue no longer holds is ignored, as a venue answers
+ *  "unknown order" to it. Errors: CSCALP_EINVAL (NULL, unknown kind, side
+ *  or type, a quantity or price out of range, a NEW whose client id is not
+ *  above every earlier one), CSCALP_ESTRUCT, CSCALP_EBUFFER (the venue
+ *  holds CSCALP_SIM_VENUE_MAX_ORDERS orders). Thread: the owning thread. */
+CSCALP_API int cscalp_sim_venue_submit(cscalp_sim_venue *v, const cscalp_intent *intent);
+
+/** Updates that reached the host by `now_ns` (happened by now_ns −
+ *  report_latency_ns), oldest first, at most `cap`; each one's size set.
+ *  Returns how many (>= 0) or a negative error (CSCALP_EINVAL,
+ *  CSCALP_ESTRUCT: out[0].size is the stride as in cscalp_poll_intents).
+ *  `text` of a REJECTED points to a static string. */
+CSCALP_API int cscalp_sim_venue_poll(cscalp_sim_venue *v, int64_t now_ns,
+                                     cscalp_order_update *out, size_t cap);
+
+/** The account now. Errors: CSCALP_EINVAL, CSCALP_ESTRUCT. */
+CSCALP_API int cscalp_sim_venue_get_account(const cscalp_sim_venue *v,
+                                            cscalp_sim_venue_account *out);
+
+/** The venue's report as a JSON object (docs/sim.md lists the keys): PnL
+ *  gross and net, fees, funding, liquidation fees, return, Sharpe and
+ *  Sortino of 1-minute equity returns (annualised by √525 600), maximum
+ *  drawdown, round trips, win rate, profit factor, turnover, time in the
+ *  market, average holding time, and the configuration. Buffer contract
+ *  of cscalp_config_json. Errors: CSCALP_EINVAL, CSCALP_EBUFFER. */
+CSCALP_API int cscalp_sim_venue_report_json(const cscalp_sim_venue *v, char *buf, size_t cap,
+                                            size_t *needed);
+
+/** Destroy a venue. NULL is a no-op. */
+CSCALP_API void cscalp_sim_venue_close(cscalp_sim_venue *v);
 
 #ifdef __cplusplus
 }
