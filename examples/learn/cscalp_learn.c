@@ -25,10 +25,8 @@
 
 #include "binance_capture.h"
 #include "cryptoscalp.h"
-#include "fxcm.h"
-#include "lobster.h"
 #include "refusals.h"
-#include "zip_reader.h"
+#include "sources.h"
 
 #define EXIT_IO 1
 #define EXIT_USAGE 2
@@ -393,133 +391,15 @@ static int build_config(const args *a, char **out)
 
 /* ------------------------------------------------------------ sources */
 
-typedef enum source_kind { SRC_BINANCE, SRC_LOBSTER, SRC_FXCM } source_kind;
-static const char *const source_kind_names[] = {"binance", "lobster", "fxcm"};
-
-typedef struct source {
-    source_kind kind;
-    const char *path;
-    bcap_reader *bcap;
-    lobster_reader *lob;
-    fxcm_reader *fx;
-} source;
-
-/* Gzip: a Binance capture. Zip: LOBSTER when it holds a *_message_*.csv
- * member (lobster.h), else an FXCM day (fxcm_open checks the rest). Returns
- * 0, EXIT_IO (unreadable) or EXIT_USAGE (neither), with a message. */
+/* source_detect with this program's messages and exit codes: 0, EXIT_IO
+ * or EXIT_USAGE. */
 static int detect_source(const char *path, source_kind *kind)
 {
-    unsigned char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cscalp-learn: %s: cannot open\n", path);
-        return EXIT_IO;
-    }
-    const size_t got = fread(magic, 1, sizeof magic, f);
-    const int read_error = ferror(f);
-    fclose(f);
-    if (read_error) {
-        fprintf(stderr, "cscalp-learn: %s: read error\n", path);
-        return EXIT_IO;
-    }
-    if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        *kind = SRC_BINANCE;
-        return 0;
-    }
-    if (got < 4 || memcmp(magic, "PK\3\4", 4) != 0) {
-        fprintf(stderr,
-                "cscalp-learn: %s: not a gzip Binance capture nor a LOBSTER or FXCM zip\n",
-                path);
-        return EXIT_USAGE;
-    }
-    zipr_archive *zip = NULL;
     char err[ERR_BYTES];
-    if (zipr_open(&zip, path, err, sizeof err) != ZIPR_OK) {
+    const int rc = source_detect(path, kind, err, sizeof err);
+    if (rc != SOURCE_OK)
         fprintf(stderr, "cscalp-learn: %s\n", err);
-        return EXIT_IO;
-    }
-    *kind = SRC_FXCM;
-    for (size_t i = 0; i < zipr_count(zip); i++) {
-        const char *name = zipr_member_at(zip, i)->name;
-        if (strstr(name, "_message_") && strstr(name, ".csv"))
-            *kind = SRC_LOBSTER;
-    }
-    zipr_close(zip);
-    return 0;
-}
-
-static int source_open(source *s, source_kind kind, const char *path, unsigned int levels,
-                       char *err, size_t cap)
-{
-    memset(s, 0, sizeof *s);
-    s->kind = kind;
-    s->path = path;
-    switch (kind) {
-    case SRC_BINANCE: {
-        bcap_options o;
-        bcap_options_init(&o);
-        o.book_levels = levels;
-        return bcap_open(&s->bcap, path, &o, err, cap);
-    }
-    case SRC_LOBSTER: {
-        lobster_options o;
-        lobster_options_init(&o);
-        o.book_levels = levels;
-        return lobster_open(&s->lob, path, &o, err, cap);
-    }
-    default: {
-        fxcm_options o;
-        fxcm_options_init(&o);
-        return fxcm_open(&s->fx, &path, 1, &o, err, cap);
-    }
-    }
-}
-
-static int source_next(source *s, bcap_event *ev)
-{
-    switch (s->kind) {
-    case SRC_BINANCE:
-        return bcap_next(s->bcap, ev);
-    case SRC_LOBSTER:
-        return lobster_next(s->lob, ev);
-    default:
-        return fxcm_next(s->fx, ev);
-    }
-}
-
-static const char *source_error(const source *s)
-{
-    switch (s->kind) {
-    case SRC_BINANCE:
-        return bcap_last_error(s->bcap);
-    case SRC_LOBSTER:
-        return lobster_last_error(s->lob);
-    default:
-        return fxcm_last_error(s->fx);
-    }
-}
-
-static void source_print_counters(const source *s, FILE *out)
-{
-    switch (s->kind) {
-    case SRC_BINANCE:
-        bcap_print_counters(out, bcap_get_counters(s->bcap));
-        break;
-    case SRC_LOBSTER:
-        lobster_print_counters(out, lobster_get_counters(s->lob));
-        break;
-    default:
-        fxcm_print_counters(out, fxcm_get_counters(s->fx));
-        break;
-    }
-}
-
-static void source_close(source *s)
-{
-    bcap_close(s->bcap);
-    lobster_close(s->lob);
-    fxcm_close(s->fx);
-    memset(s, 0, sizeof *s);
+    return rc == SOURCE_OK ? 0 : rc == SOURCE_EIO ? EXIT_IO : EXIT_USAGE;
 }
 
 /* ------------------------------------------------------------ engine */
@@ -748,7 +628,7 @@ static int stream_file(run_state *st, size_t index, int *stop)
         fprintf(stderr, "cscalp-learn: %s\n", err);
         return EXIT_IO;
     }
-    fprintf(stderr, "cscalp-learn: %s (%s)\n", path, source_kind_names[src.kind]);
+    fprintf(stderr, "cscalp-learn: %s (%s)\n", path, source_kind_name(src.kind));
     bcap_event ev;
     int rc = 0;
     int status = 0;

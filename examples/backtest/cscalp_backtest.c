@@ -1,0 +1,641 @@
+/*
+ * cscalp-backtest — recorded market data through one engine and the
+ * simulated venue of cryptoscalp_sim.h: the engine learns inline and
+ * trades at autonomy AUTONOMOUS, the venue executes its intents with
+ * latency, queues, fees, funding and liquidation, every venue update goes
+ * back through cscalp_on_order, and the run ends with a summary.
+ *
+ *   cscalp-backtest [--config FILE|JSON] [--seed N] [--report FILE]
+ *                   [--equity-svg FILE] [--walk-forward TRAIN_S:TEST_S]
+ *                   [--levels N] [--max-events N] [FILE...]
+ *
+ * FILEs: Binance USDⓈ-M captures (gzip), LOBSTER zips, FXCM day zips
+ * (examples/common/sources.h), in order through one engine; the bundled
+ * sample by default. The configuration is the engine's (docs/config.md)
+ * plus an optional "venue" object (docs/sim.md; keys in usage()). Same
+ * input, configuration and seed: byte-identical report.
+ *
+ * Exit status: 1 I/O error, 2 bad arguments or configuration, 3 the
+ * engine and the venue disagree on the position at the end, else 0.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cryptoscalp.h"
+#include "cryptoscalp_sim.h"
+#include "equity_svg.h"
+#include "sources.h"
+
+#define EXIT_IO 1
+#define EXIT_USAGE 2
+#define EXIT_DISAGREE 3
+#define MAX_FILES 64
+#define BATCH 64
+#define PROGRESS_EVERY 1000000u
+#define NS_PER_S 1000000000LL
+
+/* The run's engine configuration before --config: learning inline, a
+ * decision every 250 ms. --config keys win. */
+static const char *const base_engine_config =
+    "{\"learn\":{\"mode\":\"inline\"},\"policy\":{\"decide_interval_ms\":250}}";
+
+typedef struct args {
+    const char *config;
+    const char *report;
+    const char *svg;
+    long long seed; /* < 0: not given */
+    double train_s, test_s; /* walk-forward; 0: off */
+    unsigned int levels;
+    unsigned long long max_events;
+    const char *files[MAX_FILES];
+    size_t n_files;
+} args;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: cscalp-backtest [--config FILE|JSON] [--seed N] [--report FILE]\n"
+            "                       [--equity-svg FILE] [--walk-forward TRAIN_S:TEST_S]\n"
+            "                       [--levels N] [--max-events N] [FILE...]\n"
+            "  --config       engine configuration (docs/config.md) as a file or a JSON\n"
+            "                 text, plus an optional \"venue\" object: maker_fee_bps (2),\n"
+            "                 taker_fee_bps (5), order_latency_ms (5), report_latency_ms (5),\n"
+            "                 wallet_quote (risk.initial_equity_quote), default_funding_rate\n"
+            "                 (0.0001), funding_interval_h (8), liquidation_fee_rate (0.005)\n"
+            "  --seed N       model.seed (the run is deterministic given it)\n"
+            "  --report FILE  the whole report as JSON: run, venue (docs/sim.md), engine\n"
+            "                 stats (docs/stats.md), effective configuration\n"
+            "  --equity-svg FILE  equity and drawdown chart with the fills marked\n"
+            "  --walk-forward TRAIN_S:TEST_S  learn only (autonomy MANUAL) for TRAIN_S\n"
+            "                 seconds of event time, then trade for TEST_S and stop\n"
+            "  --levels N     book levels a side from the readers (default 10)\n"
+            "  --max-events N stop after N events\n");
+}
+
+static int bad_arg(const char *what)
+{
+    fprintf(stderr, "cscalp-backtest: %s\n(cscalp-backtest --help for usage)\n", what);
+    return -1;
+}
+
+static int parse_args(int argc, char **argv, args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->seed = -1;
+    a->levels = 10;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+            usage(stdout);
+            return 1;
+        } else if (strcmp(s, "--config") == 0 && v) {
+            a->config = v;
+            i++;
+        } else if (strcmp(s, "--report") == 0 && v) {
+            a->report = v;
+            i++;
+        } else if (strcmp(s, "--equity-svg") == 0 && v) {
+            a->svg = v;
+            i++;
+        } else if (strcmp(s, "--seed") == 0 && v) {
+            a->seed = strtoll(v, &end, 10);
+            if (*end != '\0' || a->seed < 0 || a->seed > 9007199254740991LL)
+                return bad_arg("--seed needs an integer in [0, 2^53)");
+            i++;
+        } else if (strcmp(s, "--walk-forward") == 0 && v) {
+            if (sscanf(v, "%lf:%lf", &a->train_s, &a->test_s) != 2 || !(a->train_s > 0) ||
+                !(a->test_s > 0) || a->train_s > 1e9 || a->test_s > 1e9)
+                return bad_arg("--walk-forward needs TRAIN_S:TEST_S, two positive seconds");
+            i++;
+        } else if (strcmp(s, "--levels") == 0 && v) {
+            const long n = strtol(v, &end, 10);
+            if (*end != '\0' || n < 1 || n > CSCALP_BOOK_MAX_LEVELS)
+                return bad_arg("--levels needs an integer in 1..50");
+            a->levels = (unsigned int)n;
+            i++;
+        } else if (strcmp(s, "--max-events") == 0 && v) {
+            a->max_events = strtoull(v, &end, 10);
+            if (*end != '\0' || a->max_events == 0)
+                return bad_arg("--max-events needs a positive integer");
+            i++;
+        } else if (s[0] == '-' && s[1] != '\0') {
+            char msg[160];
+            snprintf(msg, sizeof msg, "%s: unknown option, or its value is missing", s);
+            return bad_arg(msg);
+        } else if (a->n_files < MAX_FILES) {
+            a->files[a->n_files++] = s;
+        } else {
+            return bad_arg("more than 64 files");
+        }
+    }
+    if (a->n_files == 0)
+        a->files[a->n_files++] = CSCALP_SAMPLE_CAPTURE;
+    return 0;
+}
+
+/* ------------------------------------------------------------ configuration */
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (len + 1 == cap) {
+            char *more = realloc(buf, cap * 2);
+            if (more == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = more;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static void merge(cJSON *dst, const cJSON *patch)
+{
+    for (const cJSON *item = patch->child; item; item = item->next) {
+        cJSON *old = cJSON_GetObjectItemCaseSensitive(dst, item->string);
+        if (old && cJSON_IsObject(old) && cJSON_IsObject(item)) {
+            merge(old, item);
+            continue;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(dst, item->string);
+        cJSON_AddItemToObject(dst, item->string, cJSON_Duplicate(item, 1));
+    }
+}
+
+/* The venue's configuration from the "venue" object; 0, or −1 with the key
+ * named. */
+static int venue_config_of(const cJSON *venue, double wallet, cscalp_sim_venue_config *vc)
+{
+    vc->size = sizeof *vc;
+    cscalp_sim_venue_config_init(vc);
+    vc->wallet_quote = wallet;
+    if (venue == NULL)
+        return 0;
+    if (!cJSON_IsObject(venue)) {
+        fprintf(stderr, "cscalp-backtest: venue: expected an object\n");
+        return -1;
+    }
+    for (const cJSON *k = venue->child; k; k = k->next) {
+        if (!cJSON_IsNumber(k)) {
+            fprintf(stderr, "cscalp-backtest: venue.%s: expected a number\n", k->string);
+            return -1;
+        }
+        const double x = k->valuedouble;
+        if (strcmp(k->string, "maker_fee_bps") == 0)
+            vc->maker_fee_bps = x;
+        else if (strcmp(k->string, "taker_fee_bps") == 0)
+            vc->taker_fee_bps = x;
+        else if (strcmp(k->string, "order_latency_ms") == 0)
+            vc->order_latency_ns = (int64_t)llround(x * 1e6);
+        else if (strcmp(k->string, "report_latency_ms") == 0)
+            vc->report_latency_ns = (int64_t)llround(x * 1e6);
+        else if (strcmp(k->string, "wallet_quote") == 0)
+            vc->wallet_quote = x;
+        else if (strcmp(k->string, "default_funding_rate") == 0)
+            vc->default_funding_rate = x;
+        else if (strcmp(k->string, "funding_interval_h") == 0)
+            vc->funding_interval_ns = (int64_t)llround(x * 3600e9);
+        else if (strcmp(k->string, "liquidation_fee_rate") == 0)
+            vc->liquidation_fee_rate = x;
+        else {
+            fprintf(stderr, "cscalp-backtest: venue.%s: unknown key\n", k->string);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The engine's configuration text and the venue's configuration. */
+static int build_config(const args *a, char **engine_json, cscalp_sim_venue_config *vc)
+{
+    cJSON *cfg = cJSON_Parse(base_engine_config);
+    cJSON *venue = NULL;
+    if (a->config) {
+        char *text = a->config[0] == '{' ? NULL : read_text(a->config);
+        if (a->config[0] != '{' && text == NULL) {
+            fprintf(stderr, "cscalp-backtest: --config %s: cannot read\n", a->config);
+            cJSON_Delete(cfg);
+            return EXIT_IO;
+        }
+        cJSON *patch = cJSON_Parse(text ? text : a->config);
+        free(text);
+        if (patch == NULL || !cJSON_IsObject(patch)) {
+            fprintf(stderr, "cscalp-backtest: --config: not a JSON object\n");
+            cJSON_Delete(patch);
+            cJSON_Delete(cfg);
+            return EXIT_USAGE;
+        }
+        venue = cJSON_DetachItemFromObjectCaseSensitive(patch, "venue");
+        merge(cfg, patch);
+        cJSON_Delete(patch);
+    }
+    if (a->seed >= 0) {
+        cJSON *model = cJSON_GetObjectItemCaseSensitive(cfg, "model");
+        if (model == NULL)
+            model = cJSON_AddObjectToObject(cfg, "model");
+        cJSON_DeleteItemFromObjectCaseSensitive(model, "seed");
+        cJSON_AddNumberToObject(model, "seed", (double)a->seed);
+    }
+    const cJSON *risk = cJSON_GetObjectItemCaseSensitive(cfg, "risk");
+    const cJSON *eq = risk ? cJSON_GetObjectItemCaseSensitive(risk, "initial_equity_quote") : NULL;
+    const double wallet = cJSON_IsNumber(eq) ? eq->valuedouble : 10000.0;
+    const int rc = venue_config_of(venue, wallet, vc);
+    cJSON_Delete(venue);
+    *engine_json = rc == 0 ? cJSON_PrintUnformatted(cfg) : NULL;
+    cJSON_Delete(cfg);
+    return rc == 0 ? 0 : EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------ the run */
+
+typedef struct run {
+    const args *a;
+    cscalp_engine *engine;
+    cscalp_sim_venue *venue;
+    uint64_t events, refused, intents_new, intents_cancel, updates, update_errors, resyncs;
+    uint64_t venue_liquidations;
+    int64_t first_ns, now_ns, split_ns, stop_ns;
+    int started, trading, stopped;
+    char *split_stats; /* engine stats when the walk-forward's test period began */
+    equity_point *points;
+    size_t n_points, cap_points;
+    int64_t next_point_ns;
+    int pending_trade;
+    double wall_start;
+} run;
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    return timespec_get(&ts, TIME_UTC) == TIME_UTC ? (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec
+                                                   : 0.0;
+}
+
+static char *stats_of(const cscalp_engine *e)
+{
+    size_t need = 0;
+    cscalp_stats_json(e, NULL, 0, &need);
+    char *s = malloc(need + 1);
+    if (s && cscalp_stats_json(e, s, need + 1, NULL) != CSCALP_OK) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+static void add_point(run *r, int64_t t)
+{
+    if (r->n_points == r->cap_points) {
+        const size_t cap = r->cap_points ? r->cap_points * 2 : 1024;
+        equity_point *p = realloc(r->points, cap * sizeof *p);
+        if (p == NULL)
+            return; /* the chart loses points; the run goes on */
+        r->points = p;
+        r->cap_points = cap;
+    }
+    cscalp_sim_venue_account acc;
+    acc.size = sizeof acc;
+    cscalp_sim_venue_get_account(r->venue, &acc);
+    equity_point *p = &r->points[r->n_points++];
+    p->t_s = (double)(t - r->first_ns) / 1e9;
+    p->equity = acc.equity;
+    p->trade = r->pending_trade;
+    r->pending_trade = 0;
+}
+
+static int venue_push(run *r, const bcap_event *ev)
+{
+    switch (ev->kind) {
+    case CSCALP_KIND_TRADE:
+        return cscalp_sim_venue_on_trade(r->venue, &ev->trade);
+    case CSCALP_KIND_QUOTE:
+        return cscalp_sim_venue_on_quote(r->venue, &ev->quote);
+    case CSCALP_KIND_BOOK:
+        return cscalp_sim_venue_on_book(r->venue, &ev->book);
+    default:
+        return cscalp_sim_venue_on_funding(r->venue, &ev->funding);
+    }
+}
+
+/* Intents to the venue, the venue's updates to the engine, until neither
+ * has anything more at this time. */
+static void exchange(run *r)
+{
+    for (int round = 0; round < 16; round++) {
+        cscalp_intent its[BATCH];
+        its[0].size = sizeof its[0];
+        int n = cscalp_poll_intents(r->engine, its, BATCH);
+        int moved = n > 0;
+        for (int i = 0; i < n; i++) {
+            if (its[i].kind == CSCALP_INTENT_NEW)
+                r->intents_new++;
+            else
+                r->intents_cancel++;
+            cscalp_sim_venue_submit(r->venue, &its[i]);
+        }
+        cscalp_order_update us[BATCH];
+        us[0].size = sizeof us[0];
+        n = cscalp_sim_venue_poll(r->venue, r->now_ns, us, BATCH);
+        moved |= n > 0;
+        for (int i = 0; i < n; i++) {
+            r->updates++;
+            if (us[i].type == CSCALP_UPDATE_FILL)
+                r->pending_trade = 1; /* its side: from the position, by the caller */
+            if (cscalp_on_order(r->engine, &us[i]) != CSCALP_OK)
+                r->update_errors++;
+        }
+        cscalp_sim_venue_account acc;
+        acc.size = sizeof acc;
+        cscalp_sim_venue_get_account(r->venue, &acc);
+        if (acc.liquidations != r->venue_liquidations) {
+            /* The venue closed the position: the engine hears it as a
+             * resync, as a live host would from its account stream. */
+            r->venue_liquidations = acc.liquidations;
+            cscalp_set_position(r->engine, acc.position, acc.entry_price);
+            r->resyncs++;
+        }
+        if (!moved)
+            break;
+    }
+}
+
+static void on_time(run *r, int64_t t)
+{
+    if (!r->started) {
+        r->started = 1;
+        r->first_ns = t;
+        r->next_point_ns = t;
+        if (r->a->train_s > 0) {
+            r->split_ns = t + (int64_t)(r->a->train_s * 1e9);
+            r->stop_ns = r->split_ns + (int64_t)(r->a->test_s * 1e9);
+        } else {
+            r->split_ns = t;
+            r->stop_ns = INT64_MAX;
+        }
+    }
+    if (!r->trading && t >= r->split_ns) {
+        r->trading = 1;
+        if (r->a->train_s > 0)
+            r->split_stats = stats_of(r->engine);
+        cscalp_set_autonomy(r->engine, CSCALP_AUTONOMY_AUTONOMOUS);
+    }
+}
+
+static int stream(run *r, size_t index, int *stop)
+{
+    const args *a = r->a;
+    source src;
+    char err[512];
+    source_kind kind;
+    int rc = source_detect(a->files[index], &kind, err, sizeof err);
+    if (rc != SOURCE_OK) {
+        fprintf(stderr, "cscalp-backtest: %s\n", err);
+        return rc == SOURCE_EIO ? EXIT_IO : EXIT_USAGE;
+    }
+    if (source_open(&src, kind, a->files[index], a->levels, err, sizeof err) != BCAP_OK) {
+        fprintf(stderr, "cscalp-backtest: %s\n", err);
+        return EXIT_IO;
+    }
+    bcap_event ev;
+    while (!*stop && (rc = source_next(&src, &ev)) == 1) {
+        const int64_t t = bcap_event_ts(&ev);
+        if (r->started && t >= r->stop_ns) {
+            *stop = 1;
+            break;
+        }
+        if (bcap_push(r->engine, &ev) != CSCALP_OK) {
+            r->refused++; /* counted per reason in the engine's stats */
+            continue;
+        }
+        on_time(r, t);
+        r->now_ns = t;
+        r->events++;
+        if (venue_push(r, &ev) != CSCALP_OK)
+            r->refused++;
+        cscalp_position p0;
+        p0.size = sizeof p0;
+        cscalp_get_position(r->engine, &p0);
+        exchange(r);
+        if (r->pending_trade) {
+            /* The chart marks buys and sells by how the position moved. */
+            cscalp_position p1;
+            p1.size = sizeof p1;
+            cscalp_get_position(r->engine, &p1);
+            r->pending_trade = p1.position > p0.position ? 1 : p1.position < p0.position ? -1 : 0;
+        }
+        if (t >= r->next_point_ns || r->pending_trade) {
+            add_point(r, t);
+            if (t >= r->next_point_ns)
+                r->next_point_ns = t + 60 * NS_PER_S - (t - r->first_ns) % (60 * NS_PER_S);
+        }
+        if (r->events % PROGRESS_EVERY == 0) {
+            const double dt = wall_s() - r->wall_start;
+            fprintf(stderr, "cscalp-backtest: %llu events, %.0f events/s\n",
+                    (unsigned long long)r->events, dt > 0 ? (double)r->events / dt : 0.0);
+        }
+        if (a->max_events > 0 && r->events >= a->max_events)
+            *stop = 1;
+    }
+    const int status = rc < 0 ? EXIT_IO : 0;
+    if (rc < 0)
+        fprintf(stderr, "cscalp-backtest: %s: %s\n", a->files[index], source_error(&src));
+    source_close(&src);
+    return status;
+}
+
+/* ------------------------------------------------------------ output */
+
+static char *venue_report(const cscalp_sim_venue *v)
+{
+    size_t need = 0;
+    cscalp_sim_venue_report_json(v, NULL, 0, &need);
+    char *s = malloc(need + 1);
+    if (s && cscalp_sim_venue_report_json(v, s, need + 1, NULL) != CSCALP_OK) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+static char *config_of(const cscalp_engine *e)
+{
+    size_t need = 0;
+    cscalp_config_json(e, NULL, 0, &need);
+    char *s = malloc(need + 1);
+    if (s && cscalp_config_json(e, s, need + 1, NULL) != CSCALP_OK) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(x) ? x->valuedouble : (double)NAN;
+}
+
+/* The report: the run's numbers, then the venue's report, the engine's
+ * stats and configuration as the library wrote them (embedded as text, so
+ * 64-bit counters and nanosecond times keep every digit). */
+static int write_report(const run *r, const char *path, const char *venue_json,
+                        const char *stats_json, const char *config_json, int agree)
+{
+    cJSON *run_o = cJSON_CreateObject();
+    cJSON *files = cJSON_AddArrayToObject(run_o, "files");
+    for (size_t i = 0; i < r->a->n_files; i++)
+        cJSON_AddItemToArray(files, cJSON_CreateString(r->a->files[i]));
+    cJSON_AddNumberToObject(run_o, "events", (double)r->events);
+    cJSON_AddNumberToObject(run_o, "refused", (double)r->refused);
+    cJSON_AddNumberToObject(run_o, "intents_new", (double)r->intents_new);
+    cJSON_AddNumberToObject(run_o, "intents_cancel", (double)r->intents_cancel);
+    cJSON_AddNumberToObject(run_o, "updates", (double)r->updates);
+    cJSON_AddNumberToObject(run_o, "updates_refused_by_engine", (double)r->update_errors);
+    cJSON_AddNumberToObject(run_o, "liquidation_resyncs", (double)r->resyncs);
+    cJSON_AddBoolToObject(run_o, "positions_agree", agree);
+    if (r->a->train_s > 0) {
+        cJSON *wf = cJSON_AddObjectToObject(run_o, "walk_forward");
+        cJSON_AddNumberToObject(wf, "train_s", r->a->train_s);
+        cJSON_AddNumberToObject(wf, "test_s", r->a->test_s);
+    }
+    char *run_text = cJSON_PrintUnformatted(run_o);
+    cJSON_Delete(run_o);
+    FILE *f = run_text ? fopen(path, "w") : NULL;
+    int ok = f != NULL &&
+             fprintf(f, "{\"run\":%s,\"venue\":%s,\"engine\":%s,\"config\":%s", run_text,
+                     venue_json, stats_json, config_json) > 0;
+    if (ok && r->a->train_s > 0)
+        ok = fprintf(f, ",\"engine_at_split\":%s", r->split_stats ? r->split_stats : "null") > 0;
+    if (ok)
+        ok = fputs("}\n", f) >= 0;
+    if (f != NULL && fclose(f) != 0)
+        ok = 0;
+    free(run_text);
+    if (!ok)
+        fprintf(stderr, "cscalp-backtest: %s: cannot write the report\n", path);
+    return ok ? 0 : EXIT_IO;
+}
+
+static void summary(const run *r, const cJSON *v, const cJSON *stats, int agree)
+{
+    const cJSON *policy = cJSON_GetObjectItemCaseSensitive(stats, "policy");
+    const cJSON *last = policy ? cJSON_GetObjectItemCaseSensitive(policy, "last") : NULL;
+    printf("cscalp-backtest: %llu events over %.0f s (%llu refused by the engine)\n",
+           (unsigned long long)r->events, num(v, "span_s"), (unsigned long long)r->refused);
+    printf("  intents       %llu new, %llu cancel; %llu venue updates (%llu refused by the "
+           "engine)\n",
+           (unsigned long long)r->intents_new, (unsigned long long)r->intents_cancel,
+           (unsigned long long)r->updates, (unsigned long long)r->update_errors);
+    printf("  fills         %.0f (%.0f maker, %.0f taker), %.0f rejects, %.0f liquidations\n",
+           num(v, "fills"), num(v, "maker_fills"), num(v, "taker_fills"), num(v, "rejects"),
+           num(v, "liquidations"));
+    printf("  PnL           net %.4f = gross %.4f - fees %.4f - funding %.4f - liquidation "
+           "fees %.4f (quote)\n",
+           num(v, "net_pnl"), num(v, "gross_pnl"), num(v, "fees"), num(v, "funding"),
+           num(v, "liquidation_fees"));
+    printf("  return        %.6f%%, Sharpe %.2f, Sortino %.2f (1-minute returns, annualised), "
+           "max drawdown %.4f\n",
+           100 * num(v, "return"), num(v, "sharpe"), num(v, "sortino"), num(v, "max_drawdown"));
+    printf("  round trips   %.0f, win rate %.2f, average holding %.1f s, in the market %.1f%%\n",
+           num(v, "round_trips"), num(v, "win_rate"), num(v, "average_holding_s"),
+           100 * num(v, "exposure_fraction"));
+    if (last)
+        printf("  last decision edge %.2f bps (maker) / %.2f bps (taker) after costs, target "
+               "%g contracts\n",
+               num(last, "edge_maker_bps"), num(last, "edge_taker_bps"), num(last, "target"));
+    printf("  positions     engine and venue %s\n", agree ? "agree" : "DISAGREE");
+}
+
+int main(int argc, char **argv)
+{
+    args a;
+    const int parsed = parse_args(argc, argv, &a);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : EXIT_USAGE;
+    char *engine_json = NULL;
+    cscalp_sim_venue_config vc;
+    int status = build_config(&a, &engine_json, &vc);
+    if (status != 0)
+        return status;
+    static run r;
+    r.a = &a;
+    char err[512];
+    if (cscalp_open_ex(&r.engine, engine_json, NULL, err, sizeof err) != CSCALP_OK) {
+        fprintf(stderr, "cscalp-backtest: configuration: %s\n", err);
+        free(engine_json);
+        return EXIT_USAGE;
+    }
+    free(engine_json);
+    if (cscalp_sim_venue_open(&r.venue, &vc, NULL, err, sizeof err) != CSCALP_OK) {
+        fprintf(stderr, "cscalp-backtest: venue: %s\n", err);
+        cscalp_close(r.engine);
+        return EXIT_USAGE;
+    }
+    r.wall_start = wall_s();
+    int stop = 0;
+    for (size_t i = 0; i < a.n_files && !stop && status == 0; i++)
+        status = stream(&r, i, &stop);
+    if (r.started)
+        add_point(&r, r.now_ns);
+
+    cscalp_sim_venue_account acc;
+    acc.size = sizeof acc;
+    cscalp_sim_venue_get_account(r.venue, &acc);
+    cscalp_position pos;
+    pos.size = sizeof pos;
+    cscalp_get_position(r.engine, &pos);
+    const int agree = fabs(acc.position - pos.position) < 1e-9;
+    char *vj = venue_report(r.venue);
+    char *sj = stats_of(r.engine);
+    char *cj = config_of(r.engine);
+    cJSON *v = vj ? cJSON_Parse(vj) : NULL;
+    cJSON *st = sj ? cJSON_Parse(sj) : NULL;
+    if (status == 0 && v && st) {
+        summary(&r, v, st, agree);
+        if (a.report && write_report(&r, a.report, vj, sj, cj ? cj : "{}", agree) != 0)
+            status = EXIT_IO;
+        if (a.svg && r.n_points >= 2) {
+            const equity_svg chart = {"cscalp-backtest: equity and drawdown", r.points,
+                                      r.n_points};
+            if (equity_svg_write(a.svg, &chart, err, sizeof err) != 0) {
+                fprintf(stderr, "cscalp-backtest: %s\n", err);
+                status = EXIT_IO;
+            }
+        }
+        if (status == 0 && !agree)
+            status = EXIT_DISAGREE;
+    }
+    const double dt = wall_s() - r.wall_start;
+    fprintf(stderr, "cscalp-backtest: %llu events in %.2f s, %.0f events/s\n",
+            (unsigned long long)r.events, dt, dt > 0 ? (double)r.events / dt : 0.0);
+    cJSON_Delete(v);
+    cJSON_Delete(st);
+    free(vj);
+    free(sj);
+    free(cj);
+    free(r.split_stats);
+    free(r.points);
+    cscalp_sim_venue_close(r.venue);
+    cscalp_close(r.engine);
+    return status;
+}

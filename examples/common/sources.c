@@ -1,0 +1,120 @@
+#include "sources.h"
+
+#include <string.h>
+
+#include "zip_reader.h"
+
+static const char *const kind_names[] = {"binance", "lobster", "fxcm"};
+
+const char *source_kind_name(source_kind kind) { return kind_names[kind]; }
+
+int source_detect(const char *path, source_kind *kind, char *err, size_t cap)
+{
+    unsigned char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, cap, "%s: cannot open", path);
+        return SOURCE_EIO;
+    }
+    const size_t got = fread(magic, 1, sizeof magic, f);
+    const int read_error = ferror(f);
+    fclose(f);
+    if (read_error) {
+        snprintf(err, cap, "%s: read error", path);
+        return SOURCE_EIO;
+    }
+    if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+        *kind = SRC_BINANCE;
+        return SOURCE_OK;
+    }
+    if (got < 4 || memcmp(magic, "PK\3\4", 4) != 0) {
+        snprintf(err, cap, "%s: not a gzip Binance capture nor a LOBSTER or FXCM zip", path);
+        return SOURCE_EFORMAT;
+    }
+    zipr_archive *zip = NULL;
+    if (zipr_open(&zip, path, err, cap) != ZIPR_OK)
+        return SOURCE_EIO;
+    *kind = SRC_FXCM;
+    for (size_t i = 0; i < zipr_count(zip); i++) {
+        const char *name = zipr_member_at(zip, i)->name;
+        if (strstr(name, "_message_") && strstr(name, ".csv"))
+            *kind = SRC_LOBSTER;
+    }
+    zipr_close(zip);
+    return SOURCE_OK;
+}
+
+int source_open(source *s, source_kind kind, const char *path, unsigned int levels,
+                       char *err, size_t cap)
+{
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->path = path;
+    switch (kind) {
+    case SRC_BINANCE: {
+        bcap_options o;
+        bcap_options_init(&o);
+        o.book_levels = levels;
+        return bcap_open(&s->bcap, path, &o, err, cap);
+    }
+    case SRC_LOBSTER: {
+        lobster_options o;
+        lobster_options_init(&o);
+        o.book_levels = levels;
+        return lobster_open(&s->lob, path, &o, err, cap);
+    }
+    default: {
+        fxcm_options o;
+        fxcm_options_init(&o);
+        return fxcm_open(&s->fx, &path, 1, &o, err, cap);
+    }
+    }
+}
+
+int source_next(source *s, bcap_event *ev)
+{
+    switch (s->kind) {
+    case SRC_BINANCE:
+        return bcap_next(s->bcap, ev);
+    case SRC_LOBSTER:
+        return lobster_next(s->lob, ev);
+    default:
+        return fxcm_next(s->fx, ev);
+    }
+}
+
+const char *source_error(const source *s)
+{
+    switch (s->kind) {
+    case SRC_BINANCE:
+        return bcap_last_error(s->bcap);
+    case SRC_LOBSTER:
+        return lobster_last_error(s->lob);
+    default:
+        return fxcm_last_error(s->fx);
+    }
+}
+
+void source_print_counters(const source *s, FILE *out)
+{
+    switch (s->kind) {
+    case SRC_BINANCE:
+        bcap_print_counters(out, bcap_get_counters(s->bcap));
+        break;
+    case SRC_LOBSTER:
+        lobster_print_counters(out, lobster_get_counters(s->lob));
+        break;
+    default:
+        fxcm_print_counters(out, fxcm_get_counters(s->fx));
+        break;
+    }
+}
+
+void source_close(source *s)
+{
+    bcap_close(s->bcap);
+    lobster_close(s->lob);
+    fxcm_close(s->fx);
+    memset(s, 0, sizeof *s);
+}
+

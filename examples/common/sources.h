@@ -1,0 +1,48 @@
+/* One reader over the recorded-data formats the examples take: Binance
+ * USDⓈ-M raw captures (gzip, binance_capture.h), LOBSTER samples (zip,
+ * lobster.h) and FXCM quote days (zip, fxcm.h), told apart by their
+ * contents. Every reader yields bcap_event. */
+#ifndef CSCALP_EXAMPLES_SOURCES_H
+#define CSCALP_EXAMPLES_SOURCES_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "binance_capture.h"
+#include "fxcm.h"
+#include "lobster.h"
+
+typedef enum source_kind { SRC_BINANCE, SRC_LOBSTER, SRC_FXCM } source_kind;
+
+/** "binance", "lobster" or "fxcm". */
+const char *source_kind_name(source_kind kind);
+
+typedef struct source {
+    source_kind kind;
+    const char *path;
+    bcap_reader *bcap;
+    lobster_reader *lob;
+    fxcm_reader *fx;
+} source;
+
+/* Status of source_detect. */
+#define SOURCE_OK 0
+#define SOURCE_EIO 1     /* cannot open or read */
+#define SOURCE_EFORMAT 2 /* neither a gzip capture nor a LOBSTER or FXCM zip */
+
+/** Gzip: a Binance capture. Zip: LOBSTER when it holds a *_message_*.csv
+ *  member, else an FXCM day (fxcm_open checks the rest). SOURCE_OK, or an
+ *  error with a message in err. */
+int source_detect(const char *path, source_kind *kind, char *err, size_t cap);
+
+/** Open `path` as `kind`, keeping `levels` book levels a side (Binance,
+ *  LOBSTER). The reader's status (BCAP_OK on success), message in err. */
+int source_open(source *s, source_kind kind, const char *path, unsigned int levels, char *err,
+                size_t cap);
+/** 1 with *ev, 0 at the end, < 0 on an error (source_error says which). */
+int source_next(source *s, bcap_event *ev);
+const char *source_error(const source *s);
+void source_print_counters(const source *s, FILE *out);
+void source_close(source *s);
+
+#endif
