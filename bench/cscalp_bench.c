@@ -31,6 +31,7 @@
 #include "binance_capture.h"
 #include "cryptoscalp.h"
 
+#include "bench_backtest.h"
 #include "bench_common.h"
 #include "bench_nn.h"
 
@@ -62,11 +63,14 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: cscalp-bench feed [--repeat N] [CAPTURE]\n"
+            "       cscalp-bench backtest [CAPTURE]\n"
             "       cscalp-bench infer [--calls N] [CAPTURE]\n"
             "       cscalp-bench train [--seconds S] [--backend cpu|blas] [--batch 1|256] "
             "[CAPTURE]\n"
             "\n"
             "  feed           push latency per event (cases quote, trade, book10)\n"
+            "  backtest       events/s through engine + simulated venue (feed_only,\n"
+            "                 infer_per_quote, learning)\n"
             "  infer          cscalp_infer latency after each quote, and the model alone\n"
             "                 (default model, batch 1, >= %u calls)\n"
             "  train          training step throughput per backend, batch 1 and 256\n"
@@ -410,6 +414,14 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "infer") == 0 || strcmp(argv[1], "train") == 0))
         return nn_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "backtest") == 0) {
+        if (argc > 3 || (argc == 3 && argv[2][0] == '-')) {
+            usage(stderr);
+            return 2;
+        }
+        const char *path = argc == 3 ? argv[2] : CSCALP_SAMPLE_CAPTURE;
+        return bench_backtest(path, base_name(path)) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    }
     const char *path = NULL;
     size_t repeat = 0;
     int parsed = parse_args(argc, argv, &path, &repeat);

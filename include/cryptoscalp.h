@@ -395,8 +395,9 @@ typedef struct cscalp_signal {
     double regime_probability; /**< its filtered posterior probability (1/K
                                     while the regime model warms up) */
     double target_position;    /**< contracts, signed: the position the policy
-                                    wants now (docs/policy.md), whatever the
-                                    autonomy; 0 with no quote */
+                                    wanted at its latest decision step
+                                    (policy.decide_interval_ms; docs/policy.md),
+                                    whatever the autonomy; 0 before the first */
     uint64_t model_version;    /**< 1 when initialised; +1 per published update */
 } cscalp_signal;
 

@@ -222,8 +222,13 @@ typedef struct cscalp_sim_venue_config {
                                       when no funding event gives the next time, in
                                       [1 s, 7 days]; 0 = no funding without events;
                                       default 8 h */
-    double liquidation_fee_rate; /**< of the notional liquidated, charged to the wallet,
-                                      in [0, 0.1]; default 0.005 */
+    double liquidation_fee_rate; /**< of the notional liquidated, charged to what is left
+                                      of the wallet (never below 0), in [0, 0.1];
+                                      default 0.005 */
+    int64_t max_time_regression_ns; /**< a market event this much before the venue's
+                                      clock is taken at the clock time, as the engine
+                                      does (feed.max_time_regression_ms), in [0, 1 h];
+                                      default 100 ms */
     double bracket_caps_quote[CSCALP_SIM_MAX_BRACKETS]; /**< tier caps, increasing;
                                       default Binance BTCUSDT (docs/risk.md) */
     double bracket_rates[CSCALP_SIM_MAX_BRACKETS];       /**< maintenance margin rates */
@@ -241,9 +246,15 @@ typedef struct cscalp_sim_venue_account {
     double mark_price;        /**< the mark: the last funding event's mark price while it is
                                    newer than the last quote, else the mid */
     double liquidation_price; /**< 0 when flat or when nothing can liquidate it */
-    uint64_t fills;
-    uint64_t liquidations;    /**< positions the venue closed: resync the engine with
-                                   cscalp_set_position after each */
+    uint64_t fills;           /**< fills of orders (maker + taker); liquidations apart */
+    uint64_t liquidations;    /**< positions the venue closed, as they happened */
+    /** Liquidations the host has been told of through cscalp_sim_venue_poll,
+     *  in the update stream's order (docs/sim.md): when this grows, resync
+     *  the engine with cscalp_set_position(position_reported,
+     *  entry_reported) before applying later updates. */
+    uint64_t liquidations_reported;
+    double position_reported; /**< the position right after the latest reported liquidation */
+    double entry_reported;    /**< its entry (0: flat) */
 } cscalp_sim_venue_account;
 
 /** Fill `cfg` with the defaults. Errors: CSCALP_EINVAL, CSCALP_ESTRUCT. Any thread. */
@@ -260,10 +271,12 @@ CSCALP_API int cscalp_sim_venue_open(cscalp_sim_venue **out, const cscalp_sim_ve
 /** Market events, in time order, as the engine gets them (the venue keeps
  *  the touch, the book, the trades through resting orders, funding). Each
  *  call first processes what the venue had due up to the event's time
- *  (arrivals of intents, funding settlements), then the event. Errors:
- *  CSCALP_EINVAL (NULL), CSCALP_ETIME (earlier than the venue's clock).
- *  The event is not validated beyond that: push to the engine first and
- *  give the venue what the engine accepted. */
+ *  (arrivals of intents, funding settlements), then the event. An event up
+ *  to max_time_regression_ns before the venue's clock is taken at the clock
+ *  time. Errors: CSCALP_EINVAL (NULL; a book with a level count of 0 or
+ *  above CSCALP_BOOK_MAX_LEVELS), CSCALP_ETIME (earlier than that). The
+ *  event is not validated beyond that: push to the engine first and give
+ *  the venue what the engine accepted. */
 CSCALP_API int cscalp_sim_venue_on_trade(cscalp_sim_venue *v, const cscalp_trade *t);
 CSCALP_API int cscalp_sim_venue_on_quote(cscalp_sim_venue *v, const cscalp_quote *q);
 CSCALP_API int cscalp_sim_venue_on_book(cscalp_sim_venue *v, const cscalp_book *b);
@@ -284,10 +297,13 @@ CSCALP_API int cscalp_sim_venue_advance(cscalp_sim_venue *v, int64_t now_ns);
 CSCALP_API int cscalp_sim_venue_submit(cscalp_sim_venue *v, const cscalp_intent *intent);
 
 /** Updates that reached the host by `now_ns` (happened by now_ns −
- *  report_latency_ns), oldest first, at most `cap`; each one's size set.
- *  Returns how many (>= 0) or a negative error (CSCALP_EINVAL,
- *  CSCALP_ESTRUCT: out[0].size is the stride as in cscalp_poll_intents).
- *  `text` of a REJECTED points to a static string. */
+ *  report_latency_ns), oldest first, at most `cap`; each one's size set
+ *  and the bytes past this library's struct zeroed. A liquidation in the
+ *  stream ends a batch: the call returns the updates before it, and the
+ *  next call takes the liquidation (liquidations_reported grows: resync the
+ *  engine) before going on. Returns how many (>= 0) or a negative error
+ *  (CSCALP_EINVAL, CSCALP_ESTRUCT: out[0].size is the stride as in
+ *  cscalp_poll_intents). `text` of a REJECTED points to a static string. */
 CSCALP_API int cscalp_sim_venue_poll(cscalp_sim_venue *v, int64_t now_ns,
                                      cscalp_order_update *out, size_t cap);
 

@@ -782,8 +782,7 @@ static void decide_step(cscalp_engine *e, int64_t at_ns)
         cscalp_desk_halt_step(e->desk, at_ns);
         return;
     }
-    if (cscalp_desk_autonomy(e->desk) == CSCALP_AUTONOMY_MANUAL)
-        return;
+    const int manual = cscalp_desk_autonomy(e->desk) == CSCALP_AUTONOMY_MANUAL;
     cscalp_signal s;
     if (signal_now(e, &s) != CSCALP_OK) {
         e->decisions_without_signal++;
@@ -800,7 +799,9 @@ static void decide_step(cscalp_engine *e, int64_t at_ns)
         e->last_decision = d;
         e->last_sigma_bps = in.sigma_bps;
         e->decisions++;
-        if (d.action == CSCALP_POLICY_HOLD)
+        /* At MANUAL the policy still decides, for the signal's target and
+         * the stats; nothing is sent. */
+        if (d.action == CSCALP_POLICY_HOLD || manual)
             return;
         cscalp_desk_order o;
         memset(&o, 0, sizeof o);
@@ -1100,16 +1101,10 @@ int cscalp_infer(cscalp_engine *e, cscalp_signal *signal)
     }
     e->inferences++;
     s.size = signal->size;
-    /* The position the policy wants now, at any autonomy (a pure call:
-     * nothing is sent). */
-    if (e->feed->has_top) {
-        cscalp_policy_working working[CSCALP_DESK_MAX_WORKING];
-        cscalp_policy_input in;
-        policy_input_of(e, &s, working, &in);
-        cscalp_policy_decision d;
-        if (cscalp_policy_decide(&e->policy, &in, &d) == CSCALP_OK)
-            s.target_position = d.target;
-    }
+    /* The policy's target at the latest decision step: deciding here too
+     * would cost more than the inference itself (the liquidation cap's
+     * bisection), on a call the budget keeps under a microsecond. */
+    s.target_position = e->last_decision.target;
     memcpy(signal, &s, sizeof s);
     return CSCALP_OK;
 }

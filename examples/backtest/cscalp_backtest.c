@@ -272,8 +272,9 @@ typedef struct run {
     const args *a;
     cscalp_engine *engine;
     cscalp_sim_venue *venue;
-    uint64_t events, refused, intents_new, intents_cancel, updates, update_errors, resyncs;
-    uint64_t venue_liquidations;
+    uint64_t events, refused, venue_refused, intents_new, intents_cancel, updates, update_errors;
+    uint64_t resyncs, submit_errors;
+    uint64_t venue_liquidations; /* liquidations the venue has reported */
     int64_t first_ns, now_ns, split_ns, stop_ns;
     int started, trading, stopped;
     char *split_stats; /* engine stats when the walk-forward's test period began */
@@ -351,7 +352,21 @@ static void exchange(run *r)
                 r->intents_new++;
             else
                 r->intents_cancel++;
-            cscalp_sim_venue_submit(r->venue, &its[i]);
+            if (cscalp_sim_venue_submit(r->venue, &its[i]) != CSCALP_OK &&
+                its[i].kind == CSCALP_INTENT_NEW) {
+                /* The venue would not take it (full, malformed): the
+                 * engine hears a rejection instead of waiting forever. */
+                r->submit_errors++;
+                cscalp_order_update rej;
+                memset(&rej, 0, sizeof rej);
+                rej.size = sizeof rej;
+                rej.type = CSCALP_UPDATE_REJECTED;
+                rej.client_id = its[i].client_id;
+                rej.ts_ns = r->now_ns;
+                rej.text = "the simulated venue refused the order";
+                if (cscalp_on_order(r->engine, &rej) != CSCALP_OK)
+                    r->update_errors++;
+            }
         }
         cscalp_order_update us[BATCH];
         us[0].size = sizeof us[0];
@@ -367,12 +382,14 @@ static void exchange(run *r)
         cscalp_sim_venue_account acc;
         acc.size = sizeof acc;
         cscalp_sim_venue_get_account(r->venue, &acc);
-        if (acc.liquidations != r->venue_liquidations) {
-            /* The venue closed the position: the engine hears it as a
+        if (acc.liquidations_reported != r->venue_liquidations) {
+            /* The venue closed the position; the stream has just told us
+             * (after every update before it): the engine hears it as a
              * resync, as a live host would from its account stream. */
-            r->venue_liquidations = acc.liquidations;
-            cscalp_set_position(r->engine, acc.position, acc.entry_price);
+            r->venue_liquidations = acc.liquidations_reported;
+            cscalp_set_position(r->engine, acc.position_reported, acc.entry_reported);
             r->resyncs++;
+            moved = 1;
         }
         if (!moved)
             break;
@@ -431,7 +448,7 @@ static int stream(run *r, size_t index, int *stop)
         r->now_ns = t;
         r->events++;
         if (venue_push(r, &ev) != CSCALP_OK)
-            r->refused++;
+            r->venue_refused++;
         cscalp_position p0;
         p0.size = sizeof p0;
         cscalp_get_position(r->engine, &p0);
@@ -507,6 +524,8 @@ static int write_report(const run *r, const char *path, const char *venue_json,
         cJSON_AddItemToArray(files, cJSON_CreateString(r->a->files[i]));
     cJSON_AddNumberToObject(run_o, "events", (double)r->events);
     cJSON_AddNumberToObject(run_o, "refused", (double)r->refused);
+    cJSON_AddNumberToObject(run_o, "refused_by_venue", (double)r->venue_refused);
+    cJSON_AddNumberToObject(run_o, "submit_errors", (double)r->submit_errors);
     cJSON_AddNumberToObject(run_o, "intents_new", (double)r->intents_new);
     cJSON_AddNumberToObject(run_o, "intents_cancel", (double)r->intents_cancel);
     cJSON_AddNumberToObject(run_o, "updates", (double)r->updates);
@@ -595,8 +614,14 @@ int main(int argc, char **argv)
     int stop = 0;
     for (size_t i = 0; i < a.n_files && !stop && status == 0; i++)
         status = stream(&r, i, &stop);
-    if (r.started)
+    if (r.started) {
+        /* Let what is in flight land: orders reach the venue, its last
+         * updates reach the engine. */
+        r.now_ns += vc.order_latency_ns + vc.report_latency_ns;
+        cscalp_sim_venue_advance(r.venue, r.now_ns);
+        exchange(&r);
         add_point(&r, r.now_ns);
+    }
 
     cscalp_sim_venue_account acc;
     acc.size = sizeof acc;

@@ -38,7 +38,13 @@ static double sy(double v, double lo, double hi, double y0, double y1)
 static void axis_y(FILE *f, double lo, double hi, double y0, double y1, const char *unit)
 {
     const double step = nice_step(hi - lo);
-    for (double v = ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) {
+    const double first = ceil(lo / step) * step;
+    /* An integer count of ticks: a step below the values' resolution
+     * (equity of 1e9 moving by cents) cannot stall the loop. */
+    for (int i = 0; i < 20; i++) {
+        const double v = first + step * i;
+        if (v > hi + 1e-9 * step)
+            break;
         const double y = sy(v, lo, hi, y0, y1);
         fprintf(f,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>"
@@ -91,7 +97,10 @@ int equity_svg_write(const char *path, const equity_svg *e, char *err, size_t ca
     const double span_s = e->points[e->count - 1].t_s - e->points[0].t_s;
     const double unit = span_s > 7200 ? 3600.0 : 60.0;
     const double step = nice_step(span_s / unit);
-    for (double m = 0; m <= span_s / unit + 1e-9; m += step) {
+    for (int i = 0; i < 20; i++) {
+        const double m = step * i;
+        if (m > span_s / unit + 1e-9)
+            break;
         const double x = sx(e, e->points[0].t_s + m * unit);
         fprintf(f,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>"

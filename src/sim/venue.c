@@ -42,6 +42,9 @@ typedef struct venue_order {
 typedef struct pending {
     cscalp_order_update u;
     int64_t deliver_ns;
+    /* A liquidation marker, not an update: the position after it. */
+    int liquidation;
+    double position, entry;
 } pending;
 
 struct cscalp_sim_venue {
@@ -81,6 +84,8 @@ struct cscalp_sim_venue {
     cscalp_ledger ledger;
     double liquidation_fees;
     uint64_t liquidations, rejects, maker_fills, taker_fills;
+    uint64_t liquidations_reported;
+    double position_reported, entry_reported;
 
     /* The report's accumulators. */
     int first_equity_set;
@@ -119,6 +124,7 @@ int cscalp_sim_venue_config_init(cscalp_sim_venue_config *cfg)
     cfg->default_funding_rate = 0.0001;
     cfg->funding_interval_ns = 8 * 3600 * NS_PER_S;
     cfg->liquidation_fee_rate = 0.005;
+    cfg->max_time_regression_ns = 100000000;
     cscalp_liq_table t;
     cscalp_liq_table_binance_btcusdt(&t);
     cfg->bracket_count = t.count;
@@ -163,6 +169,9 @@ static int config_check(const cscalp_sim_venue_config *c, cscalp_liq_table *t, c
     NEED(isfinite(c->liquidation_fee_rate) && c->liquidation_fee_rate >= 0 &&
              c->liquidation_fee_rate <= 0.1,
          "liquidation_fee_rate: must be in [0, 0.1], got %g", c->liquidation_fee_rate);
+    NEED(c->max_time_regression_ns >= 0 && c->max_time_regression_ns <= 3600 * NS_PER_S,
+         "max_time_regression_ns: must be in [0, 3.6e12], got %lld",
+         (long long)c->max_time_regression_ns);
 #undef NEED
     memset(t, 0, sizeof *t);
     t->count = c->bracket_count;
@@ -278,6 +287,7 @@ static void queue_update(cscalp_sim_venue *v, const cscalp_order_update *u)
     }
     pending *p = &v->outbox[(v->out_head + v->out_count) % OUTBOX];
     v->out_count++;
+    p->liquidation = 0;
     p->u = *u;
     p->u.size = sizeof p->u;
     p->u.ts_ns = v->clock;
@@ -520,32 +530,19 @@ static int arrive(cscalp_sim_venue *v, venue_order *o)
     return 0;
 }
 
-/* Resting orders against a trade: through the price fills the rest; at the
- * price, the volume beyond the queue ahead fills us. */
-static void trade_against_resting(cscalp_sim_venue *v, const cscalp_trade *t)
+/* Orders that are done leave; a reduce-only order with no position left
+ * to reduce expires (whatever closed the position: its own fill, another
+ * order, a liquidation). */
+static void sweep_closed(cscalp_sim_venue *v)
 {
     for (uint32_t i = 0; i < v->n_orders;) {
         venue_order *o = &v->orders[i];
-        /* A buy rests on the bid: sellers (SELL aggressors) trade with it. */
-        if (!o->arrived || o->type == CSCALP_ORDER_MARKET || t->side == o->side) {
-            i++;
+        if (o->arrived && order_done(o)) {
+            close_order(v, i);
             continue;
         }
-        double q = 0.0;
-        if (o->side > 0 ? t->price < o->price : t->price > o->price) {
-            q = fillable(v, o);
-        } else if (same_price(t->price, o->price)) {
-            o->queue_ahead -= t->size;
-            if (o->queue_ahead < 0) {
-                q = fmin(fillable(v, o), -o->queue_ahead);
-                o->queue_ahead = 0;
-            }
-        }
-        if (q > 0)
-            fill(v, o, o->price, q, 0);
-        if (order_done(o) || (o->reduce_only && fillable(v, o) <= 0 && q > 0)) {
-            if (!order_done(o))
-                simple_update(v, o->id, CSCALP_UPDATE_EXPIRED, NULL);
+        if (o->arrived && o->reduce_only && fillable(v, o) <= 0) {
+            simple_update(v, o->id, CSCALP_UPDATE_EXPIRED, NULL);
             close_order(v, i);
             continue;
         }
@@ -553,23 +550,49 @@ static void trade_against_resting(cscalp_sim_venue *v, const cscalp_trade *t)
     }
 }
 
+/* Resting orders against a trade. Through the price, the level was
+ * cleared: the rest of each order fills. At the price, the trade's volume
+ * first goes to the size that was displayed ahead of an order when it
+ * arrived, and what is left fills our orders in the order they arrived;
+ * one trade's volume is never counted twice. */
+static void trade_against_resting(cscalp_sim_venue *v, const cscalp_trade *t)
+{
+    double pool = t->size; /* volume at the price not yet given to our orders */
+    for (uint32_t i = 0; i < v->n_orders; i++) {
+        venue_order *o = &v->orders[i];
+        /* A buy rests on the bid: sellers (SELL aggressors) trade with it. */
+        if (!o->arrived || o->type == CSCALP_ORDER_MARKET || t->side == o->side)
+            continue;
+        double q = 0.0;
+        if (o->side > 0 ? t->price < o->price : t->price > o->price) {
+            q = fillable(v, o);
+        } else if (same_price(t->price, o->price)) {
+            const double excess = pool - o->queue_ahead;
+            o->queue_ahead = o->queue_ahead > t->size ? o->queue_ahead - t->size : 0.0;
+            if (excess > 0) {
+                q = fmin(fillable(v, o), excess);
+                pool -= q;
+            }
+        }
+        if (q > 0)
+            fill(v, o, o->price, q, 0);
+    }
+    sweep_closed(v);
+}
+
 /* The touch moved through resting orders: they traded on the way. */
 static void touch_against_resting(cscalp_sim_venue *v)
 {
-    for (uint32_t i = 0; i < v->n_orders;) {
+    for (uint32_t i = 0; i < v->n_orders; i++) {
         venue_order *o = &v->orders[i];
         if (!o->arrived || o->type == CSCALP_ORDER_MARKET ||
-            !(o->side > 0 ? v->ask <= o->price : v->bid >= o->price)) {
-            i++;
+            !(o->side > 0 ? v->ask <= o->price : v->bid >= o->price))
             continue;
-        }
         const double q = fillable(v, o);
         if (q > 0)
             fill(v, o, o->price, q, 0);
-        if (!order_done(o))
-            simple_update(v, o->id, CSCALP_UPDATE_EXPIRED, NULL);
-        close_order(v, i);
     }
+    sweep_closed(v);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -611,8 +634,7 @@ static void liquidate_if_due(cscalp_sim_venue *v)
         return;
     if (equity_of(v) > mm)
         return;
-    /* Closed at the mark, the liquidation fee charged on the notional; the
-     * working orders are cancelled, as the venue does. */
+    /* Working orders are cancelled, as the venue does. */
     for (uint32_t i = 0; i < v->n_orders; i++)
         if (v->orders[i].arrived)
             simple_update(v, v->orders[i].id, CSCALP_UPDATE_CANCELLED, NULL);
@@ -621,15 +643,42 @@ static void liquidate_if_due(cscalp_sim_venue *v)
         if (!v->orders[i].arrived)
             v->orders[kept++] = v->orders[i];
     v->n_orders = kept;
+    /* Closed at the mark, or at the bankruptcy price (equity 0) when the
+     * mark has gone past it: isolated margin loses the wallet at most, the
+     * insurance fund takes the rest. The fee comes out of what is left. */
+    const double wallet = wallet_of(v);
+    /* Equity wallet + pos·(P − entry) is 0 at P = entry − wallet / pos,
+     * for a long and a short alike. */
+    const double bankrupt = v->ledger.entry_price - wallet / pos;
+    double price = mark;
+    if (pos > 0 && mark < bankrupt)
+        price = bankrupt;
+    if (pos < 0 && mark > bankrupt)
+        price = bankrupt;
+    if (!(price > 0))
+        price = mark;
     const double before = v->ledger.position;
     cscalp_ledger_fill f;
     const int side = pos > 0 ? CSCALP_SIDE_SELL : CSCALP_SIDE_BUY;
-    if (cscalp_ledger_apply_fill(&v->ledger, side, mark, fabs(pos), 0.0, &f) != CSCALP_OK)
+    if (cscalp_ledger_apply_fill(&v->ledger, side, price, fabs(pos), 0.0, &f) != CSCALP_OK)
         return;
-    const double fee = fabs(pos) * mark * v->cfg.liquidation_fee_rate;
+    const double left = wallet_of(v);
+    const double fee = fmin(fabs(pos) * price * v->cfg.liquidation_fee_rate, left > 0 ? left : 0.0);
     v->liquidation_fees += fee;
     after_fill(v, before, f.realised, fee);
     v->liquidations++;
+    /* The host hears of it in the update stream, after what came before. */
+    if (v->out_count == OUTBOX) {
+        v->updates_lost++;
+        return;
+    }
+    pending *p = &v->outbox[(v->out_head + v->out_count) % OUTBOX];
+    v->out_count++;
+    memset(p, 0, sizeof *p);
+    p->liquidation = 1;
+    p->position = v->ledger.position;
+    p->entry = v->ledger.entry_price;
+    p->deliver_ns = v->clock + v->cfg.report_latency_ns;
 }
 
 /* The equity path for the report: a sample at every whole minute of event
@@ -684,8 +733,11 @@ static void sample_equity(cscalp_sim_venue *v, int64_t t)
 /* Everything due up to t, in time order: settlements and arrivals. */
 static int advance(cscalp_sim_venue *v, int64_t t)
 {
-    if (v->started && t < v->clock)
-        return CSCALP_ETIME;
+    if (v->started && t < v->clock) {
+        if (v->clock - t > v->cfg.max_time_regression_ns)
+            return CSCALP_ETIME;
+        t = v->clock; /* late within the tolerance: at the clock, as the engine takes it */
+    }
     if (!v->started) {
         v->started = 1;
         v->clock = t;
@@ -731,6 +783,7 @@ static int advance(cscalp_sim_venue *v, int64_t t)
             simple_update(v, v->orders[which].id, CSCALP_UPDATE_CANCELLED, NULL);
             close_order(v, which);
         }
+        sweep_closed(v);
         liquidate_if_due(v);
     }
     sample_equity(v, t);
@@ -752,6 +805,7 @@ int cscalp_sim_venue_on_trade(cscalp_sim_venue *v, const cscalp_trade *t)
         return rc;
     trade_against_resting(v, t);
     liquidate_if_due(v);
+    sweep_closed(v);
     return CSCALP_OK;
 }
 
@@ -773,7 +827,7 @@ int cscalp_sim_venue_on_quote(cscalp_sim_venue *v, const cscalp_quote *q)
     const int rc = advance(v, q->ts_ns);
     if (rc != CSCALP_OK)
         return rc;
-    set_top(v, q->bid_price, q->bid_size, q->ask_price, q->ask_size, q->ts_ns);
+    set_top(v, q->bid_price, q->bid_size, q->ask_price, q->ask_size, v->clock);
     touch_against_resting(v);
     liquidate_if_due(v);
     return CSCALP_OK;
@@ -791,8 +845,8 @@ int cscalp_sim_venue_on_book(cscalp_sim_venue *v, const cscalp_book *b)
     v->ask_count = b->ask_count;
     memcpy(v->bids, b->bids, b->bid_count * sizeof b->bids[0]);
     memcpy(v->asks, b->asks, b->ask_count * sizeof b->asks[0]);
-    v->book_ns = b->ts_ns;
-    set_top(v, b->bids[0].price, b->bids[0].size, b->asks[0].price, b->asks[0].size, b->ts_ns);
+    v->book_ns = v->clock;
+    set_top(v, b->bids[0].price, b->bids[0].size, b->asks[0].price, b->asks[0].size, v->clock);
     touch_against_resting(v);
     liquidate_if_due(v);
     return CSCALP_OK;
@@ -806,7 +860,7 @@ int cscalp_sim_venue_on_funding(cscalp_sim_venue *v, const cscalp_funding *f)
     if (rc != CSCALP_OK)
         return rc;
     v->funding_mark = f->mark_price;
-    v->funding_mark_ns = f->ts_ns;
+    v->funding_mark_ns = v->clock;
     v->funding_rate = f->funding_rate;
     if (f->next_funding_ts_ns > 0) {
         /* From the first announcement on, the events are the schedule. */
@@ -872,14 +926,25 @@ int cscalp_sim_venue_poll(cscalp_sim_venue *v, int64_t now_ns, cscalp_order_upda
     const size_t stride = out[0].size;
     if (stride < sizeof *out || stride > 65536)
         return CSCALP_ESTRUCT;
-    const size_t copy = sizeof *out;
     size_t n = 0;
     char *p = (char *)out;
     while (n < cap && n < (size_t)INT32_MAX && v->out_count > 0 &&
            v->outbox[v->out_head].deliver_ns <= now_ns) {
-        cscalp_order_update u = v->outbox[v->out_head].u;
+        const pending *q = &v->outbox[v->out_head];
+        if (q->liquidation) {
+            if (n > 0)
+                break; /* the host applies what came before, then hears of it */
+            v->liquidations_reported++;
+            v->position_reported = q->position;
+            v->entry_reported = q->entry;
+            v->out_head = (v->out_head + 1) % OUTBOX;
+            v->out_count--;
+            continue;
+        }
+        cscalp_order_update u = q->u;
         u.size = (uint32_t)stride;
-        memcpy(p + n * stride, &u, copy);
+        memset(p + n * stride, 0, stride);
+        memcpy(p + n * stride, &u, sizeof u);
         v->out_head = (v->out_head + 1) % OUTBOX;
         v->out_count--;
         n++;
@@ -902,8 +967,11 @@ int cscalp_sim_venue_get_account(const cscalp_sim_venue *v, cscalp_sim_venue_acc
     a.wallet = wallet_of(v);
     a.equity = equity_of(v);
     a.mark_price = mark_of(v);
-    a.fills = v->ledger.fills;
+    a.fills = v->maker_fills + v->taker_fills;
     a.liquidations = v->liquidations;
+    a.liquidations_reported = v->liquidations_reported;
+    a.position_reported = v->position_reported;
+    a.entry_reported = v->entry_reported;
     if (a.position != 0.0) {
         cscalp_liq_result r;
         const double wallet = a.wallet > 0 ? a.wallet : 0.0;
@@ -948,7 +1016,11 @@ int cscalp_sim_venue_report_json(const cscalp_sim_venue *v, char *buf, size_t ca
     cscalp_jw_double(&w, "return", net / v->cfg.wallet_quote);
     cscalp_jw_uint(&w, "minute_returns", v->returns);
     cscalp_jw_double(&w, "sharpe", sd > 0 ? v->ret_mean / sd * ANNUALISE_1MIN : 0.0);
-    cscalp_jw_double(&w, "sortino", downside > 0 ? v->ret_mean / downside * ANNUALISE_1MIN : 0.0);
+    /* No losing minute: unbounded (null) when the mean is positive. */
+    cscalp_jw_double(&w, "sortino",
+                     downside > 0      ? v->ret_mean / downside * ANNUALISE_1MIN
+                     : v->ret_mean > 0 ? (double)NAN
+                                       : 0.0);
     cscalp_jw_double(&w, "max_drawdown", v->max_drawdown);
     cscalp_jw_double(&w, "max_drawdown_fraction", v->max_drawdown_fraction);
     cscalp_jw_uint(&w, "round_trips", v->trips);
@@ -960,7 +1032,7 @@ int cscalp_sim_venue_report_json(const cscalp_sim_venue *v, char *buf, size_t ca
                      : v->gross_win > 0 ? (double)NAN
                                         : 0.0);
     cscalp_jw_double(&w, "turnover", cscalp_ledger_turnover(l));
-    cscalp_jw_uint(&w, "fills", l->fills);
+    cscalp_jw_uint(&w, "fills", v->maker_fills + v->taker_fills);
     cscalp_jw_uint(&w, "maker_fills", v->maker_fills);
     cscalp_jw_uint(&w, "taker_fills", v->taker_fills);
     cscalp_jw_uint(&w, "rejects", v->rejects);
@@ -981,6 +1053,7 @@ int cscalp_sim_venue_report_json(const cscalp_sim_venue *v, char *buf, size_t ca
     cscalp_jw_double(&w, "default_funding_rate", v->cfg.default_funding_rate);
     cscalp_jw_int(&w, "funding_interval_ns", v->cfg.funding_interval_ns);
     cscalp_jw_double(&w, "liquidation_fee_rate", v->cfg.liquidation_fee_rate);
+    cscalp_jw_int(&w, "max_time_regression_ns", v->cfg.max_time_regression_ns);
     cscalp_jw_uint(&w, "bracket_count", v->cfg.bracket_count);
     cscalp_jw_end_object(&w);
     cscalp_jw_end_object(&w);

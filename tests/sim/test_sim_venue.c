@@ -211,7 +211,10 @@ START_TEST(rejections_and_cancels)
     ck_assert_int_eq(cscalp_sim_venue_submit(v, &bad), CSCALP_EINVAL);
     bad.size = 8;
     ck_assert_int_eq(cscalp_sim_venue_submit(v, &bad), CSCALP_ESTRUCT);
-    ck_assert_int_eq(cscalp_sim_venue_advance(v, T0), CSCALP_ETIME);
+    /* Late by 1 ms: taken at the clock, as the engine does; by 200 ms:
+     * refused. */
+    ck_assert_int_eq(cscalp_sim_venue_advance(v, T0 + MS), CSCALP_OK);
+    ck_assert_int_eq(cscalp_sim_venue_advance(v, T0 - 200 * MS), CSCALP_ETIME);
     cscalp_sim_venue_close(v);
 }
 END_TEST
@@ -273,11 +276,74 @@ START_TEST(liquidation_at_the_binance_price)
     a = account(v);
     ck_assert_uint_eq(a.liquidations, 1);
     ck_assert_double_eq(a.position, 0.0);
-    /* Wallet: 1000 + (903.55 − 1000) × 10 − fee 903.55 × 10 × 0.005. */
-    ck_assert_double_eq_tol(a.wallet, 1000 - 964.5 - 45.1775, 1e-9);
+    /* Wallet: 1000 + (903.55 − 1000) × 10 = 35.5 left; the fee (903.55 ×
+     * 10 × 0.005 = 45.18) takes what is left, not more: isolated margin
+     * loses the wallet at most. */
+    ck_assert_double_eq_tol(a.wallet, 0.0, 1e-9);
+    /* The host hears of it in the stream: first the updates before it
+     * (ACK, FILL of the buy, ACK of the sell, its CANCELLED), then the
+     * liquidation itself on the next poll. */
+    ck_assert_uint_eq(a.liquidations_reported, 0);
     cscalp_order_update u[8];
     const int n = poll(v, T0 + 3 * MS, u, 8);
     ck_assert_int_eq(u[n - 1].type, CSCALP_UPDATE_CANCELLED);
+    ck_assert_uint_eq(account(v).liquidations_reported, 0);
+    ck_assert_int_eq(poll(v, T0 + 3 * MS, u, 8), 0);
+    a = account(v);
+    ck_assert_uint_eq(a.liquidations_reported, 1);
+    ck_assert_double_eq(a.position_reported, 0.0);
+    cscalp_sim_venue_close(v);
+
+    /* A gap past the bankruptcy price (1000 − 1000 / 10 = 900): closed at
+     * 900, the wallet at 0, never below. */
+    v = open_venue(&c);
+    quote(v, T0, 999.9, 100, 1000.0, 100);
+    send_new(v, T0, CSCALP_SIDE_BUY, CSCALP_ORDER_MARKET, 1000.1, 10, 0);
+    ck_assert_int_eq(cscalp_sim_venue_advance(v, T0), CSCALP_OK);
+    quote(v, T0 + MS, 850.0, 1, 850.1, 1);
+    a = account(v);
+    ck_assert_uint_eq(a.liquidations, 1);
+    ck_assert_double_eq_tol(a.wallet, 0.0, 1e-9);
+    cscalp_sim_venue_close(v);
+}
+END_TEST
+
+/* One trade's volume is not counted twice: two bids at the touch with
+ * nobody ahead share a 1-contract sell, the earlier one first. And a
+ * reduce-only order whose position went away (another order closed it)
+ * expires. */
+START_TEST(shared_volume_and_reduce_only_expiry)
+{
+    cscalp_sim_venue_config c = defaults();
+    c.order_latency_ns = 0;
+    c.report_latency_ns = 0;
+    cscalp_sim_venue *v = open_venue(&c);
+    quote(v, T0, 99.9, 3.0, 100.1, 4.0);
+    const uint64_t a = send_new(v, T0, CSCALP_SIDE_BUY, CSCALP_ORDER_POST_ONLY, 100.0, 1, 0);
+    send_new(v, T0, CSCALP_SIDE_BUY, CSCALP_ORDER_POST_ONLY, 100.0, 1, 0);
+    ck_assert_int_eq(cscalp_sim_venue_advance(v, T0), CSCALP_OK);
+    cscalp_order_update u[8];
+    ck_assert_int_eq(poll(v, T0, u, 8), 2);
+    trade(v, T0 + MS, 100.0, 1.0, CSCALP_SIDE_SELL);
+    ck_assert_int_eq(poll(v, T0 + MS, u, 8), 1);
+    ck_assert_uint_eq(u[0].client_id, a);
+    ck_assert_double_eq(account(v).position, 1.0);
+
+    /* Long 1: a resting reduce-only sell, then a market sell closes the
+     * position: the resting one expires. */
+    const uint64_t ro = send_new(v, T0 + 2 * MS, CSCALP_SIDE_SELL, CSCALP_ORDER_POST_ONLY, 100.5,
+                                 1, CSCALP_INTENT_REDUCE_ONLY);
+    send_new(v, T0 + 2 * MS, CSCALP_SIDE_SELL, CSCALP_ORDER_MARKET, 99.0, 1,
+             CSCALP_INTENT_REDUCE_ONLY);
+    ck_assert_int_eq(cscalp_sim_venue_advance(v, T0 + 2 * MS), CSCALP_OK);
+    const int n = poll(v, T0 + 2 * MS, u, 8);
+    int expired = 0;
+    for (int i = 0; i < n; i++)
+        expired |= u[i].type == CSCALP_UPDATE_EXPIRED && u[i].client_id == ro;
+    ck_assert_msg(expired, "the reduce-only order with nothing to reduce did not expire");
+    ck_assert_double_eq(account(v).position, 0.0);
+    /* The first bid still rests and is the only order left. */
+    ck_assert_uint_eq(account(v).working_orders, 1);
     cscalp_sim_venue_close(v);
 }
 END_TEST
@@ -350,6 +416,7 @@ int main(void)
     tcase_add_test(tc, funding_on_the_default_grid_and_from_events);
     tcase_add_test(tc, liquidation_at_the_binance_price);
     tcase_add_test(tc, report_numbers);
+    tcase_add_test(tc, shared_volume_and_reduce_only_expiry);
     tcase_add_test(tc, config_errors_name_the_field);
     suite_add_tcase(s, tc);
     return tu_run(s);
