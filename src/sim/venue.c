@@ -30,7 +30,7 @@
 
 typedef struct venue_order {
     uint64_t id;
-    int side, type, reduce_only;
+    int side, type, tif, reduce_only;
     double price;       /* limit, or a MARKET's protection price (0: none) */
     double qty, filled;
     double queue_ahead; /* contracts displayed ahead at arrival, less trades at the price */
@@ -58,9 +58,11 @@ struct cscalp_sim_venue {
     int has_top;
     double bid, ask, bid_size, ask_size;
     int64_t top_ns;
+    /* Arrival order of the market events: which of the touch and the book
+     * is newer, even when they share a time stamp. */
+    uint64_t seq, top_seq, book_seq;
     uint32_t bid_count, ask_count; /* levels of the latest book, consumed by our takers */
     cscalp_level bids[CSCALP_BOOK_MAX_LEVELS], asks[CSCALP_BOOK_MAX_LEVELS];
-    int64_t book_ns;
     double funding_mark;
     int64_t funding_mark_ns;
 
@@ -383,7 +385,7 @@ static int same_price(double a, double b) { return fabs(a - b) <= 1e-9 * fmax(fa
 static uint32_t opposite_levels(cscalp_sim_venue *v, int side, cscalp_level **levels,
                                 cscalp_level *touch)
 {
-    const int book_current = v->book_ns >= v->top_ns;
+    const int book_current = v->book_seq >= v->top_seq;
     if (side > 0) {
         if (book_current && v->ask_count > 0) {
             *levels = v->asks;
@@ -525,6 +527,12 @@ static int arrive(cscalp_sim_venue *v, venue_order *o)
         take(v, o);
         if (order_done(o))
             return 1;
+    }
+    if (o->tif == CSCALP_TIF_IOC) {
+        /* Immediate or cancel: whatever did not fill now expires. */
+        if (!order_done(o))
+            simple_update(v, o->id, CSCALP_UPDATE_EXPIRED, NULL);
+        return 1;
     }
     o->queue_ahead = displayed_at(v, o->side, o->price);
     return 0;
@@ -813,6 +821,7 @@ static void set_top(cscalp_sim_venue *v, double bid, double bid_size, double ask
                     int64_t t)
 {
     v->has_top = 1;
+    v->top_seq = ++v->seq;
     v->bid = bid;
     v->bid_size = bid_size;
     v->ask = ask;
@@ -845,7 +854,7 @@ int cscalp_sim_venue_on_book(cscalp_sim_venue *v, const cscalp_book *b)
     v->ask_count = b->ask_count;
     memcpy(v->bids, b->bids, b->bid_count * sizeof b->bids[0]);
     memcpy(v->asks, b->asks, b->ask_count * sizeof b->asks[0]);
-    v->book_ns = v->clock;
+    v->book_seq = v->seq + 1; /* the touch below takes the same number: the book is current */
     set_top(v, b->bids[0].price, b->bids[0].size, b->asks[0].price, b->asks[0].size, v->clock);
     touch_against_resting(v);
     liquidate_if_due(v);
@@ -905,6 +914,7 @@ int cscalp_sim_venue_submit(cscalp_sim_venue *v, const cscalp_intent *in)
     o->id = in->client_id;
     o->side = in->side;
     o->type = in->type;
+    o->tif = in->time_in_force;
     o->reduce_only = (in->flags & CSCALP_INTENT_REDUCE_ONLY) != 0;
     o->price = in->price;
     o->qty = in->quantity;

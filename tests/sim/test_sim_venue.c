@@ -348,6 +348,48 @@ START_TEST(shared_volume_and_reduce_only_expiry)
 }
 END_TEST
 
+/* A quote after a book at the same time stamp is the newer news: a taker
+ * takes the quote's touch, not the book's levels. A LIMIT IOC that crosses
+ * takes what is there and the rest expires (it does not rest). */
+START_TEST(newest_touch_and_limit_ioc)
+{
+    cscalp_sim_venue_config c = defaults();
+    c.order_latency_ns = 0;
+    c.report_latency_ns = 0;
+    cscalp_sim_venue *v = open_venue(&c);
+    cscalp_book b;
+    memset(&b, 0, sizeof b);
+    b.ts_ns = T0;
+    b.bid_count = 1;
+    b.ask_count = 1;
+    b.bids[0] = (cscalp_level){100.0, 5};
+    b.asks[0] = (cscalp_level){100.1, 5};
+    ck_assert_int_eq(cscalp_sim_venue_on_book(v, &b), CSCALP_OK);
+    quote(v, T0, 100.2, 5, 100.3, 2); /* same time, later */
+    cscalp_intent in;
+    memset(&in, 0, sizeof in);
+    in.size = sizeof in;
+    in.kind = CSCALP_INTENT_NEW;
+    in.client_id = next_id++;
+    in.ts_ns = T0;
+    in.side = CSCALP_SIDE_BUY;
+    in.type = CSCALP_ORDER_LIMIT;
+    in.time_in_force = CSCALP_TIF_IOC;
+    in.price = 100.3;
+    in.quantity = 3;
+    ck_assert_int_eq(cscalp_sim_venue_submit(v, &in), CSCALP_OK);
+    ck_assert_int_eq(cscalp_sim_venue_advance(v, T0), CSCALP_OK);
+    cscalp_order_update u[8];
+    ck_assert_int_eq(poll(v, T0, u, 8), 3);
+    ck_assert_int_eq(u[1].type, CSCALP_UPDATE_FILL);
+    ck_assert_double_eq(u[1].fill_price, 100.3);
+    ck_assert_double_eq(u[1].fill_quantity, 2);
+    ck_assert_int_eq(u[2].type, CSCALP_UPDATE_EXPIRED);
+    ck_assert_uint_eq(account(v).working_orders, 0);
+    cscalp_sim_venue_close(v);
+}
+END_TEST
+
 START_TEST(report_numbers)
 {
     cscalp_sim_venue_config c = defaults();
@@ -417,6 +459,7 @@ int main(void)
     tcase_add_test(tc, liquidation_at_the_binance_price);
     tcase_add_test(tc, report_numbers);
     tcase_add_test(tc, shared_volume_and_reduce_only_expiry);
+    tcase_add_test(tc, newest_touch_and_limit_ioc);
     tcase_add_test(tc, config_errors_name_the_field);
     suite_add_tcase(s, tc);
     return tu_run(s);
