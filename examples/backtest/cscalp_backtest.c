@@ -9,7 +9,8 @@
  *                   [--equity-svg FILE] [--walk-forward TRAIN_S:TEST_S]
  *                   [--levels N] [--max-events N] [FILE...]
  *
- * FILEs: Binance USDⓈ-M captures (gzip), LOBSTER zips, FXCM day zips
+ * FILEs: Binance USDⓈ-M captures (gzip), tardis.dev CSV trades and quotes
+ * (gzip; consecutive ones are merged by time), LOBSTER zips, FXCM day zips
  * (examples/common/sources.h), in order through one engine; the bundled
  * sample by default. The configuration is the engine's (docs/config.md)
  * plus an optional "venue" object (docs/sim.md; keys in usage()). Same
@@ -418,18 +419,30 @@ static void on_time(run *r, int64_t t)
     }
 }
 
-static int stream(run *r, size_t index, int *stop)
+/* The files from `index` on that form one stream: consecutive tardis
+ * files (a day's trades and quotes, merged by time), else one file.
+ * *count gets how many. */
+static int stream(run *r, size_t index, size_t *count, int *stop)
 {
     const args *a = r->a;
     source src;
     char err[512];
     source_kind kind;
+    *count = 1;
     int rc = source_detect(a->files[index], &kind, err, sizeof err);
     if (rc != SOURCE_OK) {
         fprintf(stderr, "cscalp-backtest: %s\n", err);
         return rc == SOURCE_EIO ? EXIT_IO : EXIT_USAGE;
     }
-    if (source_open(&src, kind, a->files[index], a->levels, err, sizeof err) != BCAP_OK) {
+    while (kind == SRC_TARDIS && index + *count < a->n_files) {
+        source_kind next;
+        if (source_detect(a->files[index + *count], &next, err, sizeof err) != SOURCE_OK ||
+            next != SRC_TARDIS || *count == TARDIS_MAX_FILES)
+            break;
+        (*count)++;
+    }
+    if (source_open_group(&src, kind, &a->files[index], *count, a->levels, err, sizeof err) !=
+        BCAP_OK) {
         fprintf(stderr, "cscalp-backtest: %s\n", err);
         return EXIT_IO;
     }
@@ -612,8 +625,8 @@ int main(int argc, char **argv)
     }
     r.wall_start = wall_s();
     int stop = 0;
-    for (size_t i = 0; i < a.n_files && !stop && status == 0; i++)
-        status = stream(&r, i, &stop);
+    for (size_t i = 0, used = 0; i < a.n_files && !stop && status == 0; i += used)
+        status = stream(&r, i, &used, &stop);
     if (r.started) {
         /* Let what is in flight land: orders reach the venue, its last
          * updates reach the engine. */

@@ -4,7 +4,7 @@
 
 #include "zip_reader.h"
 
-static const char *const kind_names[] = {"binance", "lobster", "fxcm"};
+static const char *const kind_names[] = {"binance", "lobster", "fxcm", "tardis"};
 
 const char *source_kind_name(source_kind kind) { return kind_names[kind]; }
 
@@ -24,7 +24,12 @@ int source_detect(const char *path, source_kind *kind, char *err, size_t cap)
         return SOURCE_EIO;
     }
     if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        *kind = SRC_BINANCE;
+        const int tardis = tardis_detect(path);
+        if (tardis < 0) {
+            snprintf(err, cap, "%s: cannot read the compressed text", path);
+            return SOURCE_EIO;
+        }
+        *kind = tardis ? SRC_TARDIS : SRC_BINANCE;
         return SOURCE_OK;
     }
     if (got < 4 || memcmp(magic, "PK\3\4", 4) != 0) {
@@ -63,12 +68,30 @@ int source_open(source *s, source_kind kind, const char *path, unsigned int leve
         o.book_levels = levels;
         return lobster_open(&s->lob, path, &o, err, cap);
     }
+    case SRC_TARDIS:
+        return tardis_open(&s->td, &path, 1, err, cap);
     default: {
         fxcm_options o;
         fxcm_options_init(&o);
         return fxcm_open(&s->fx, &path, 1, &o, err, cap);
     }
     }
+}
+
+int source_open_group(source *s, source_kind kind, const char *const *paths, size_t n,
+                      unsigned int levels, char *err, size_t cap)
+{
+    if (kind != SRC_TARDIS || n == 1) {
+        if (n != 1) {
+            snprintf(err, cap, "%s: only tardis files are read as a group", paths[0]);
+            return BCAP_EINVAL;
+        }
+        return source_open(s, kind, paths[0], levels, err, cap);
+    }
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->path = paths[0];
+    return tardis_open(&s->td, paths, n, err, cap);
 }
 
 int source_next(source *s, bcap_event *ev)
@@ -78,6 +101,8 @@ int source_next(source *s, bcap_event *ev)
         return bcap_next(s->bcap, ev);
     case SRC_LOBSTER:
         return lobster_next(s->lob, ev);
+    case SRC_TARDIS:
+        return tardis_next(s->td, ev);
     default:
         return fxcm_next(s->fx, ev);
     }
@@ -90,6 +115,8 @@ const char *source_error(const source *s)
         return bcap_last_error(s->bcap);
     case SRC_LOBSTER:
         return lobster_last_error(s->lob);
+    case SRC_TARDIS:
+        return tardis_last_error(s->td);
     default:
         return fxcm_last_error(s->fx);
     }
@@ -104,6 +131,9 @@ void source_print_counters(const source *s, FILE *out)
     case SRC_LOBSTER:
         lobster_print_counters(out, lobster_get_counters(s->lob));
         break;
+    case SRC_TARDIS:
+        tardis_print_counters(out, tardis_get_counters(s->td));
+        break;
     default:
         fxcm_print_counters(out, fxcm_get_counters(s->fx));
         break;
@@ -115,6 +145,7 @@ void source_close(source *s)
     bcap_close(s->bcap);
     lobster_close(s->lob);
     fxcm_close(s->fx);
+    tardis_close(s->td);
     memset(s, 0, sizeof *s);
 }
 

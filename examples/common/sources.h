@@ -1,7 +1,8 @@
 /* One reader over the recorded-data formats the examples take: Binance
- * USDⓈ-M raw captures (gzip, binance_capture.h), LOBSTER samples (zip,
- * lobster.h) and FXCM quote days (zip, fxcm.h), told apart by their
- * contents. Every reader yields bcap_event. */
+ * USDⓈ-M raw captures (gzip, binance_capture.h), tardis.dev CSV trades and
+ * quotes (gzip, tardis.h), LOBSTER samples (zip, lobster.h) and FXCM quote
+ * days (zip, fxcm.h), told apart by their contents. Every reader yields
+ * bcap_event. */
 #ifndef CSCALP_EXAMPLES_SOURCES_H
 #define CSCALP_EXAMPLES_SOURCES_H
 
@@ -11,10 +12,11 @@
 #include "binance_capture.h"
 #include "fxcm.h"
 #include "lobster.h"
+#include "tardis.h"
 
-typedef enum source_kind { SRC_BINANCE, SRC_LOBSTER, SRC_FXCM } source_kind;
+typedef enum source_kind { SRC_BINANCE, SRC_LOBSTER, SRC_FXCM, SRC_TARDIS } source_kind;
 
-/** "binance", "lobster" or "fxcm". */
+/** "binance", "lobster", "fxcm" or "tardis". */
 const char *source_kind_name(source_kind kind);
 
 typedef struct source {
@@ -23,6 +25,7 @@ typedef struct source {
     bcap_reader *bcap;
     lobster_reader *lob;
     fxcm_reader *fx;
+    tardis_reader *td;
 } source;
 
 /* Status of source_detect. */
@@ -30,7 +33,8 @@ typedef struct source {
 #define SOURCE_EIO 1     /* cannot open or read */
 #define SOURCE_EFORMAT 2 /* neither a gzip capture nor a LOBSTER or FXCM zip */
 
-/** Gzip: a Binance capture. Zip: LOBSTER when it holds a *_message_*.csv
+/** Gzip: a tardis CSV when its first line is a tardis trades or quotes
+ *  header, else a Binance capture. Zip: LOBSTER when it holds a *_message_*.csv
  *  member, else an FXCM day (fxcm_open checks the rest). SOURCE_OK, or an
  *  error with a message in err. */
 int source_detect(const char *path, source_kind *kind, char *err, size_t cap);
@@ -39,6 +43,10 @@ int source_detect(const char *path, source_kind *kind, char *err, size_t cap);
  *  LOBSTER). The reader's status (BCAP_OK on success), message in err. */
 int source_open(source *s, source_kind kind, const char *path, unsigned int levels, char *err,
                 size_t cap);
+/** Several files read as one stream: tardis files (a day's trades and
+ *  quotes) merged by time; any other kind takes exactly one path. */
+int source_open_group(source *s, source_kind kind, const char *const *paths, size_t n,
+                      unsigned int levels, char *err, size_t cap);
 /** 1 with *ev, 0 at the end, < 0 on an error (source_error says which). */
 int source_next(source *s, bcap_event *ev);
 const char *source_error(const source *s);

@@ -9,7 +9,8 @@ equity, gross - fees - funding - liquidation fees = net), the equity chart is
 well-formed SVG with the fills marked, two runs write byte-identical reports,
 --seed changes the run and is recorded, a walk-forward run trades only after
 its split and reports the engine at the split, a configuration file works like
-the same JSON text, and bad arguments exit 2 naming what is wrong.
+the same JSON text, a day of tardis trades and quotes is merged into one
+stream the engine accepts whole, and bad arguments exit 2 naming what is wrong.
 
 usage: check_backtest.py CSCALP_BACKTEST   (CSCALP_SHARED_DATA set)
 """
@@ -129,7 +130,19 @@ run("--config", cfg_path, "--report", rep5, *FILES)
 if open(rep5, "rb").read() != open(rep, "rb").read():
     fail("config file: the report differs from the JSON-text run")
 
-# 6. Bad arguments.
+# 6. tardis CSV trades and quotes of one day, merged by time into one stream.
+T = os.path.join(DATA, "tardis-binance-futures")
+rep6 = os.path.join(tmp, "r6.json")
+rc, out, err = run("--report", rep6,
+                   os.path.join(T, "binance-futures_quotes_BTCUSDT_2020-02-22.csv.gz"),
+                   os.path.join(T, "binance-futures_trades_BTCUSDT_2020-02-22.csv.gz"))
+r6 = json.load(open(rep6)) if rc == 0 else {}
+acc = r6.get("engine", {}).get("feed", {}).get("accepted", {})
+if rc != 0 or r6["run"]["refused"] != 0 or acc.get("trade") != 9999 or acc.get("quote") != 9999:
+    fail("tardis: exit %d, accepted %s, %s" % (rc, acc, err[-300:]))
+print(json.dumps({"run": "tardis", "events": r6.get("run", {}).get("events"), "accepted": acc}))
+
+# 7. Bad arguments.
 for args, needle in ((["--config", '{"venue":{"maker_fee":1}}'], "venue.maker_fee"),
                      (["--config", '{"risk":{"max_leverage_factor":-1}}'], "risk.max_leverage_factor"),
                      (["--walk-forward", "10"], "--walk-forward"),
