@@ -49,6 +49,7 @@ typedef struct args {
     const char *config;
     const char *report;
     const char *svg;
+    const char *convert; /* --convert OUT: write the events, run nothing */
     long long seed; /* < 0: not given */
     double train_s, test_s; /* walk-forward; 0: off */
     unsigned int levels;
@@ -62,7 +63,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: cscalp-backtest [--config FILE|JSON] [--seed N] [--report FILE]\n"
             "                       [--equity-svg FILE] [--walk-forward TRAIN_S:TEST_S]\n"
-            "                       [--levels N] [--max-events N] [FILE...]\n"
+            "                       [--levels N] [--max-events N] [--convert OUT] [FILE...]\n"
             "  --config       engine configuration (docs/config.md) as a file or a JSON\n"
             "                 text, plus an optional \"venue\" object: maker_fee_bps (2),\n"
             "                 taker_fee_bps (5), order_latency_ms (5), report_latency_ms (5),\n"
@@ -72,6 +73,9 @@ static void usage(FILE *out)
             "  --report FILE  the whole report as JSON: run, venue (docs/sim.md), engine\n"
             "                 stats (docs/stats.md), effective configuration\n"
             "  --equity-svg FILE  equity and drawdown chart with the fills marked\n"
+            "  --convert OUT  write the FILEs' events to OUT, a compact binary event file\n"
+            "                 (examples/common/event_file.h) that replays at memory speed,\n"
+            "                 and stop; give OUT as a FILE to later runs\n"
             "  --walk-forward TRAIN_S:TEST_S  learn only (autonomy MANUAL) for TRAIN_S\n"
             "                 seconds of event time, then trade for TEST_S and stop\n"
             "  --levels N     book levels a side from the readers (default 10)\n"
@@ -101,6 +105,9 @@ static int parse_args(int argc, char **argv, args *a)
             i++;
         } else if (strcmp(s, "--report") == 0 && v) {
             a->report = v;
+            i++;
+        } else if (strcmp(s, "--convert") == 0 && v) {
+            a->convert = v;
             i++;
         } else if (strcmp(s, "--equity-svg") == 0 && v) {
             a->svg = v;
@@ -493,6 +500,65 @@ static int stream(run *r, size_t index, size_t *count, int *stop)
     return status;
 }
 
+/* ------------------------------------------------------------ convert */
+
+/* Every event of the FILEs (tardis files merged as in a run) into one
+ * event file. 0, EXIT_IO or EXIT_USAGE. */
+static int convert(const args *a)
+{
+    char err[512];
+    event_writer *w = NULL;
+    if (event_writer_open(&w, a->convert, err, sizeof err) != BCAP_OK) {
+        fprintf(stderr, "cscalp-backtest: %s\n", err);
+        return EXIT_IO;
+    }
+    uint64_t written = 0;
+    int status = 0;
+    for (size_t i = 0, used = 1; i < a->n_files && status == 0; i += used) {
+        source_kind kind;
+        used = 1;
+        int rc = source_detect(a->files[i], &kind, err, sizeof err);
+        if (rc != SOURCE_OK) {
+            fprintf(stderr, "cscalp-backtest: %s\n", err);
+            status = rc == SOURCE_EIO ? EXIT_IO : EXIT_USAGE;
+            break;
+        }
+        while (kind == SRC_TARDIS && i + used < a->n_files && used < TARDIS_MAX_FILES) {
+            source_kind next;
+            if (source_detect(a->files[i + used], &next, err, sizeof err) != SOURCE_OK ||
+                next != SRC_TARDIS)
+                break;
+            used++;
+        }
+        source src;
+        if (source_open_group(&src, kind, &a->files[i], used, a->levels, err, sizeof err) !=
+            BCAP_OK) {
+            fprintf(stderr, "cscalp-backtest: %s\n", err);
+            status = EXIT_IO;
+            break;
+        }
+        bcap_event ev;
+        while ((rc = source_next(&src, &ev)) == 1 && status == 0) {
+            if (event_writer_put(w, &ev) != BCAP_OK)
+                status = EXIT_IO;
+            written++;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "cscalp-backtest: %s: %s\n", a->files[i], source_error(&src));
+            status = EXIT_IO;
+        }
+        source_close(&src);
+    }
+    if (event_writer_close(w, err, sizeof err) != BCAP_OK && status == 0) {
+        fprintf(stderr, "cscalp-backtest: %s: %s\n", a->convert, err);
+        status = EXIT_IO;
+    }
+    if (status == 0)
+        printf("cscalp-backtest: %llu events written to %s\n", (unsigned long long)written,
+               a->convert);
+    return status;
+}
+
 /* ------------------------------------------------------------ output */
 
 static char *venue_report(const cscalp_sim_venue *v)
@@ -604,6 +670,8 @@ int main(int argc, char **argv)
     const int parsed = parse_args(argc, argv, &a);
     if (parsed != 0)
         return parsed > 0 ? 0 : EXIT_USAGE;
+    if (a.convert)
+        return convert(&a);
     char *engine_json = NULL;
     cscalp_sim_venue_config vc;
     int status = build_config(&a, &engine_json, &vc);

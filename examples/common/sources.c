@@ -4,7 +4,7 @@
 
 #include "zip_reader.h"
 
-static const char *const kind_names[] = {"binance", "lobster", "fxcm", "tardis"};
+static const char *const kind_names[] = {"binance", "lobster", "fxcm", "tardis", "events"};
 
 const char *source_kind_name(source_kind kind) { return kind_names[kind]; }
 
@@ -22,6 +22,10 @@ int source_detect(const char *path, source_kind *kind, char *err, size_t cap)
     if (read_error) {
         snprintf(err, cap, "%s: read error", path);
         return SOURCE_EIO;
+    }
+    if (event_file_detect(path) == 1) {
+        *kind = SRC_EVENTS;
+        return SOURCE_OK;
     }
     if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
         const int tardis = tardis_detect(path);
@@ -70,6 +74,8 @@ int source_open(source *s, source_kind kind, const char *path, unsigned int leve
     }
     case SRC_TARDIS:
         return tardis_open(&s->td, &path, 1, err, cap);
+    case SRC_EVENTS:
+        return event_reader_open(&s->evf, path, err, cap);
     default: {
         fxcm_options o;
         fxcm_options_init(&o);
@@ -103,6 +109,8 @@ int source_next(source *s, bcap_event *ev)
         return lobster_next(s->lob, ev);
     case SRC_TARDIS:
         return tardis_next(s->td, ev);
+    case SRC_EVENTS:
+        return event_reader_next(s->evf, ev);
     default:
         return fxcm_next(s->fx, ev);
     }
@@ -117,6 +125,8 @@ const char *source_error(const source *s)
         return lobster_last_error(s->lob);
     case SRC_TARDIS:
         return tardis_last_error(s->td);
+    case SRC_EVENTS:
+        return event_reader_error(s->evf);
     default:
         return fxcm_last_error(s->fx);
     }
@@ -134,6 +144,9 @@ void source_print_counters(const source *s, FILE *out)
     case SRC_TARDIS:
         tardis_print_counters(out, tardis_get_counters(s->td));
         break;
+    case SRC_EVENTS:
+        fprintf(out, "{\"events\":%llu}", (unsigned long long)event_reader_count(s->evf));
+        break;
     default:
         fxcm_print_counters(out, fxcm_get_counters(s->fx));
         break;
@@ -146,6 +159,7 @@ void source_close(source *s)
     lobster_close(s->lob);
     fxcm_close(s->fx);
     tardis_close(s->td);
+    event_reader_close(s->evf);
     memset(s, 0, sizeof *s);
 }
 

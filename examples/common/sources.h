@@ -12,11 +12,18 @@
 #include "binance_capture.h"
 #include "fxcm.h"
 #include "lobster.h"
+#include "event_file.h"
 #include "tardis.h"
 
-typedef enum source_kind { SRC_BINANCE, SRC_LOBSTER, SRC_FXCM, SRC_TARDIS } source_kind;
+typedef enum source_kind {
+    SRC_BINANCE,
+    SRC_LOBSTER,
+    SRC_FXCM,
+    SRC_TARDIS,
+    SRC_EVENTS /* the binary event file of cscalp-backtest --convert (event_file.h) */
+} source_kind;
 
-/** "binance", "lobster", "fxcm" or "tardis". */
+/** "binance", "lobster", "fxcm", "tardis" or "events". */
 const char *source_kind_name(source_kind kind);
 
 typedef struct source {
@@ -26,6 +33,7 @@ typedef struct source {
     lobster_reader *lob;
     fxcm_reader *fx;
     tardis_reader *td;
+    event_reader *evf;
 } source;
 
 /* Status of source_detect. */
@@ -33,7 +41,7 @@ typedef struct source {
 #define SOURCE_EIO 1     /* cannot open or read */
 #define SOURCE_EFORMAT 2 /* neither a gzip capture nor a LOBSTER or FXCM zip */
 
-/** Gzip: a tardis CSV when its first line is a tardis trades or quotes
+/** A file starting with EVENT_FILE_MAGIC: an event file. Gzip: a tardis CSV when its first line is a tardis trades or quotes
  *  header, else a Binance capture. Zip: LOBSTER when it holds a *_message_*.csv
  *  member, else an FXCM day (fxcm_open checks the rest). SOURCE_OK, or an
  *  error with a message in err. */

@@ -10,7 +10,8 @@ well-formed SVG with the fills marked, two runs write byte-identical reports,
 --seed changes the run and is recorded, a walk-forward run trades only after
 its split and reports the engine at the split, a configuration file works like
 the same JSON text, a day of tardis trades and quotes is merged into one
-stream the engine accepts whole, and bad arguments exit 2 naming what is wrong.
+stream the engine accepts whole, a run from the binary event file of --convert
+equals the run from the captures, and bad arguments exit 2 naming what is wrong.
 
 usage: check_backtest.py CSCALP_BACKTEST   (CSCALP_SHARED_DATA set)
 """
@@ -142,7 +143,19 @@ if rc != 0 or r6["run"]["refused"] != 0 or acc.get("trade") != 9999 or acc.get("
     fail("tardis: exit %d, accepted %s, %s" % (rc, acc, err[-300:]))
 print(json.dumps({"run": "tardis", "events": r6.get("run", {}).get("events"), "accepted": acc}))
 
-# 7. Bad arguments.
+# 7. --convert: the same events in the binary event file replay to the same run.
+evf = os.path.join(tmp, "events.bin")
+rc, out, err = run("--convert", evf, *FILES)
+rep7 = os.path.join(tmp, "r7.json")
+rc2, _, err2 = run("--config", json.dumps(TRADING), "--report", rep7, evf)
+r7 = json.load(open(rep7)) if rc == 0 and rc2 == 0 else {}
+if rc != 0 or rc2 != 0 or r7.get("venue") != r["venue"] or r7.get("engine") != r["engine"]:
+    fail("convert: exit %d/%d, the replay from the event file differs (%s %s)" %
+         (rc, rc2, err[-200:], err2[-200:]))
+print(json.dumps({"run": "convert", "bytes": os.path.getsize(evf),
+                  "source_bytes": sum(os.path.getsize(f) for f in FILES), "output": out.strip()}))
+
+# 8. Bad arguments.
 for args, needle in ((["--config", '{"venue":{"maker_fee":1}}'], "venue.maker_fee"),
                      (["--config", '{"risk":{"max_leverage_factor":-1}}'], "risk.max_leverage_factor"),
                      (["--walk-forward", "10"], "--walk-forward"),
