@@ -52,6 +52,7 @@ typedef struct args {
     const char *convert; /* --convert OUT: write the events, run nothing */
     long long seed; /* < 0: not given */
     double train_s, test_s; /* walk-forward; 0: off */
+    int64_t md_latency_ns;  /* market data reaches the engine this late; 0: at once */
     unsigned int levels;
     unsigned long long max_events;
     const char *files[MAX_FILES];
@@ -63,7 +64,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: cscalp-backtest [--config FILE|JSON] [--seed N] [--report FILE]\n"
             "                       [--equity-svg FILE] [--walk-forward TRAIN_S:TEST_S]\n"
-            "                       [--levels N] [--max-events N] [--convert OUT] [FILE...]\n"
+            "                       [--levels N] [--max-events N] [--md-latency-ms X]\n"
+            "                       [--convert OUT] [FILE...]\n"
             "  --config       engine configuration (docs/config.md) as a file or a JSON\n"
             "                 text, plus an optional \"venue\" object: maker_fee_bps (2),\n"
             "                 taker_fee_bps (5), order_latency_ms (5), report_latency_ms (5),\n"
@@ -76,6 +78,8 @@ static void usage(FILE *out)
             "  --convert OUT  write the FILEs' events to OUT, a compact binary event file\n"
             "                 (examples/common/event_file.h) that replays at memory speed,\n"
             "                 and stop; give OUT as a FILE to later runs\n"
+            "  --md-latency-ms X  market data reaches the engine X ms after the venue\n"
+            "                 (its events are stamped with the arrival time); default 0\n"
             "  --walk-forward TRAIN_S:TEST_S  learn only (autonomy MANUAL) for TRAIN_S\n"
             "                 seconds of event time, then trade for TEST_S and stop\n"
             "  --levels N     book levels a side from the readers (default 10)\n"
@@ -116,6 +120,12 @@ static int parse_args(int argc, char **argv, args *a)
             a->seed = strtoll(v, &end, 10);
             if (*end != '\0' || a->seed < 0 || a->seed > 9007199254740991LL)
                 return bad_arg("--seed needs an integer in [0, 2^53)");
+            i++;
+        } else if (strcmp(s, "--md-latency-ms") == 0 && v) {
+            const double ms = strtod(v, &end);
+            if (*end != '\0' || !(ms >= 0) || ms > 60000)
+                return bad_arg("--md-latency-ms needs a number of ms in [0, 60000]");
+            a->md_latency_ns = (int64_t)(ms * 1e6 + 0.5);
             i++;
         } else if (strcmp(s, "--walk-forward") == 0 && v) {
             if (sscanf(v, "%lf:%lf", &a->train_s, &a->test_s) != 2 || !(a->train_s > 0) ||
@@ -291,6 +301,10 @@ typedef struct run {
     int64_t next_point_ns;
     int pending_trade;
     double wall_start;
+    uint64_t next_progress; /* events at which the next progress line is due */
+    /* --md-latency-ms: events on their way to the engine, oldest first. */
+    bcap_event *late;
+    size_t late_head, late_n, late_cap;
 } run;
 
 static double wall_s(void)
@@ -426,6 +440,76 @@ static void on_time(run *r, int64_t t)
     }
 }
 
+static void set_ts(bcap_event *ev, int64_t t)
+{
+    switch (ev->kind) {
+    case CSCALP_KIND_TRADE:
+        ev->trade.ts_ns = t;
+        break;
+    case CSCALP_KIND_QUOTE:
+        ev->quote.ts_ns = t;
+        break;
+    case CSCALP_KIND_BOOK:
+        ev->book.ts_ns = t;
+        break;
+    default:
+        ev->funding.ts_ns = t; /* the settlement times are the venue's: unchanged */
+        break;
+    }
+}
+
+/* One event into the engine at time t (its own time, or its arrival with
+ * --md-latency-ms), then intents and updates. Returns 0 when refused. */
+static int engine_event(run *r, bcap_event *ev, int64_t t)
+{
+    if (bcap_push(r->engine, ev) != CSCALP_OK) {
+        r->refused++; /* counted per reason in the engine's stats */
+        return 0;
+    }
+    on_time(r, t);
+    r->now_ns = t;
+    r->events++;
+    return 1;
+}
+
+/* With --md-latency-ms: deliver to the engine every event due by t, each
+ * at its arrival time, the venue moved to that time first. */
+static void deliver_due(run *r, int64_t t)
+{
+    while (r->late_n > 0) {
+        bcap_event *ev = &r->late[r->late_head];
+        const int64_t at = bcap_event_ts(ev);
+        if (at > t)
+            break;
+        cscalp_sim_venue_advance(r->venue, at);
+        if (engine_event(r, ev, at))
+            exchange(r);
+        r->late_head = (r->late_head + 1) % r->late_cap;
+        r->late_n--;
+    }
+}
+
+static int delay(run *r, const bcap_event *ev)
+{
+    if (r->late_n == r->late_cap) {
+        const size_t cap = r->late_cap ? r->late_cap * 2 : 256;
+        bcap_event *grown = malloc(cap * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        for (size_t i = 0; i < r->late_n; i++)
+            grown[i] = r->late[(r->late_head + i) % r->late_cap];
+        free(r->late);
+        r->late = grown;
+        r->late_cap = cap;
+        r->late_head = 0;
+    }
+    bcap_event *slot = &r->late[(r->late_head + r->late_n) % r->late_cap];
+    *slot = *ev;
+    set_ts(slot, bcap_event_ts(ev) + r->a->md_latency_ns);
+    r->late_n++;
+    return 0;
+}
+
 /* The files from `index` on that form one stream: consecutive tardis
  * files (a day's trades and quotes, merged by time), else one file.
  * *count gets how many. */
@@ -460,15 +544,27 @@ static int stream(run *r, size_t index, size_t *count, int *stop)
             *stop = 1;
             break;
         }
-        if (bcap_push(r->engine, &ev) != CSCALP_OK) {
-            r->refused++; /* counted per reason in the engine's stats */
-            continue;
+        if (a->md_latency_ns > 0) {
+            /* The venue sees the market now; the engine when it arrives.
+             * The venue gets every decoded event (the engine's verdict
+             * comes later); the engine gets it stamped with its arrival. */
+            deliver_due(r, t);
+            if (venue_push(r, &ev) != CSCALP_OK)
+                r->venue_refused++;
+            r->now_ns = t > r->now_ns ? t : r->now_ns;
+            if (!r->started)
+                on_time(r, t);
+            if (delay(r, &ev) != 0) {
+                fprintf(stderr, "cscalp-backtest: out of memory\n");
+                source_close(&src);
+                return EXIT_IO;
+            }
+        } else {
+            if (!engine_event(r, &ev, t))
+                continue;
+            if (venue_push(r, &ev) != CSCALP_OK)
+                r->venue_refused++;
         }
-        on_time(r, t);
-        r->now_ns = t;
-        r->events++;
-        if (venue_push(r, &ev) != CSCALP_OK)
-            r->venue_refused++;
         cscalp_position p0;
         p0.size = sizeof p0;
         cscalp_get_position(r->engine, &p0);
@@ -485,7 +581,8 @@ static int stream(run *r, size_t index, size_t *count, int *stop)
             if (t >= r->next_point_ns)
                 r->next_point_ns = t + 60 * NS_PER_S - (t - r->first_ns) % (60 * NS_PER_S);
         }
-        if (r->events % PROGRESS_EVERY == 0) {
+        if (r->events >= r->next_progress) {
+            r->next_progress += PROGRESS_EVERY;
             const double dt = wall_s() - r->wall_start;
             fprintf(stderr, "cscalp-backtest: %llu events, %.0f events/s\n",
                     (unsigned long long)r->events, dt > 0 ? (double)r->events / dt : 0.0);
@@ -692,9 +789,12 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     r.wall_start = wall_s();
+    r.next_progress = PROGRESS_EVERY;
     int stop = 0;
     for (size_t i = 0, used = 0; i < a.n_files && !stop && status == 0; i += used)
         status = stream(&r, i, &used, &stop);
+    if (r.started && a.md_latency_ns > 0)
+        deliver_due(&r, INT64_MAX);
     if (r.started) {
         /* Let what is in flight land: orders reach the venue, its last
          * updates reach the engine. */
@@ -741,6 +841,7 @@ int main(int argc, char **argv)
     free(cj);
     free(r.split_stats);
     free(r.points);
+    free(r.late);
     cscalp_sim_venue_close(r.venue);
     cscalp_close(r.engine);
     return status;

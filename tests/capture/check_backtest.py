@@ -11,7 +11,8 @@ well-formed SVG with the fills marked, two runs write byte-identical reports,
 its split and reports the engine at the split, a configuration file works like
 the same JSON text, a day of tardis trades and quotes is merged into one
 stream the engine accepts whole, a run from the binary event file of --convert
-equals the run from the captures, and bad arguments exit 2 naming what is wrong.
+equals the run from the captures, market data 100 ms late to the engine gives
+another consistent run, and bad arguments exit 2 naming what is wrong.
 
 usage: check_backtest.py CSCALP_BACKTEST   (CSCALP_SHARED_DATA set)
 """
@@ -155,10 +156,29 @@ if rc != 0 or rc2 != 0 or r7.get("venue") != r["venue"] or r7.get("engine") != r
 print(json.dumps({"run": "convert", "bytes": os.path.getsize(evf),
                   "source_bytes": sum(os.path.getsize(f) for f in FILES), "output": out.strip()}))
 
-# 8. Bad arguments.
+# 8. Market data 100 ms late to the engine: a different run, still consistent.
+rep8 = os.path.join(tmp, "r8.json")
+rc, out, err = run("--config", json.dumps(TRADING), "--md-latency-ms", "100", "--report", rep8,
+                   *FILES)
+r8 = json.load(open(rep8)) if rc == 0 else {}
+if rc != 0 or not r8["run"]["positions_agree"] or r8["run"]["updates_refused_by_engine"] != 0:
+    fail("md latency: exit %d, %s" % (rc, r8.get("run")))
+elif r8["venue"] == r["venue"]:
+    fail("md latency: 100 ms of latency changed nothing")
+elif r8["engine"]["feed"]["accepted"] != r["engine"]["feed"]["accepted"]:
+    fail("md latency: the engine did not get every event")
+print(json.dumps({"run": "md_latency_100ms", "intents_new": r8.get("run", {}).get("intents_new"),
+                  "fills": r8.get("venue", {}).get("fills"),
+                  "rejects": r8.get("venue", {}).get("rejects"),
+                  "net_pnl": r8.get("venue", {}).get("net_pnl")}))
+if "events/s" in err and " 0 events, " in err:
+    fail("md latency: a progress line before any event")
+
+# 9. Bad arguments.
 for args, needle in ((["--config", '{"venue":{"maker_fee":1}}'], "venue.maker_fee"),
                      (["--config", '{"risk":{"max_leverage_factor":-1}}'], "risk.max_leverage_factor"),
                      (["--walk-forward", "10"], "--walk-forward"),
+                     (["--md-latency-ms", "-5"], "--md-latency-ms"),
                      (["--bogus"], "--bogus")):
     rc, out, err = run(*args)
     if rc != 2 or needle not in err:
