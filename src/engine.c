@@ -715,10 +715,22 @@ static int signal_now(cscalp_engine *e, cscalp_signal *s)
     return CSCALP_OK;
 }
 
-/* What the policy sees now: the signal, the touch, σ over the label
- * horizon, the book-keeping and the regime's parameters. `working` must
- * hold CSCALP_DESK_MAX_WORKING entries. Needs a quote. */
-static void policy_input_of(cscalp_engine *e, const cscalp_signal *s,
+/* σ over the label horizon, bps: rvol_60s is in bps per √s and grows
+ * with √H. The floor keeps a quiet (or not yet measured) market from
+ * asking for an unbounded position; the caps bound it anyway. */
+static double horizon_sigma_bps(const cscalp_engine *e)
+{
+    double raw[CSCALP_FEATURE_COUNT];
+    cscalp_features_eval(e->features, e->feed, e->feed->clock_ns, raw);
+    const double sigma = raw[e->rvol_index] * sqrt((double)e->cfg.learn_horizon_ms * 1e-3);
+    return isfinite(sigma) && sigma > e->cfg.policy_min_sigma_bps ? sigma
+                                                                  : e->cfg.policy_min_sigma_bps;
+}
+
+/* What the policy sees now: the signal, the touch, σ, the book-keeping and
+ * the regime's parameters. `working` must hold CSCALP_DESK_MAX_WORKING
+ * entries. Needs a quote. */
+static void policy_input_of(cscalp_engine *e, const cscalp_signal *s, double sigma_bps,
                             cscalp_policy_working *working, cscalp_policy_input *in)
 {
     const cscalp_feed *feed = e->feed;
@@ -731,15 +743,7 @@ static void policy_input_of(cscalp_engine *e, const cscalp_signal *s,
     in->confidence = blind ? 0.0 : s->confidence;
     in->bid = feed->top.bid;
     in->ask = feed->top.ask;
-    /* rvol_60s is in bps per √s; over the label horizon it grows with √H.
-     * The floor keeps a quiet (or not yet measured) market from asking for
-     * an unbounded position; the caps bound it anyway. */
-    double raw[CSCALP_FEATURE_COUNT];
-    cscalp_features_eval(e->features, feed, now, raw);
-    const double sigma = raw[e->rvol_index] * sqrt((double)e->cfg.learn_horizon_ms * 1e-3);
-    in->sigma_bps = isfinite(sigma) && sigma > e->cfg.policy_min_sigma_bps
-                        ? sigma
-                        : e->cfg.policy_min_sigma_bps;
+    in->sigma_bps = sigma_bps;
     in->position = cscalp_desk_position(e->desk);
     in->equity = cscalp_desk_equity(e->desk);
     cscalp_regime_policy_now(e->regime, &in->regime);
@@ -770,14 +774,13 @@ static void policy_input_of(cscalp_engine *e, const cscalp_signal *s,
  * each side at most. More would only be refused by the rate limits. */
 #define DECISIONS_PER_STEP 4
 
-/* One step of the decision grid (docs/policy.md): mark, then the kill
- * switch's work or, above MANUAL, the policy's orders through the desk. */
+/* One step of the decision grid (docs/policy.md): the kill switch's work
+ * or the policy's orders through the desk (sent only above MANUAL). The
+ * desk was marked at the touch by every change of it (after_event). */
 static void decide_step(cscalp_engine *e, int64_t at_ns)
 {
-    const cscalp_feed *feed = e->feed;
-    if (!feed->has_top)
+    if (!e->feed->has_top)
         return;
-    cscalp_desk_mark(e->desk, feed->top.bid, feed->top.ask, at_ns);
     if (cscalp_desk_killed(e->desk)) {
         cscalp_desk_halt_step(e->desk, at_ns);
         return;
@@ -789,10 +792,11 @@ static void decide_step(cscalp_engine *e, int64_t at_ns)
         clear_error(e);
         return;
     }
+    const double sigma_bps = horizon_sigma_bps(e); /* the market does not move within a step */
     cscalp_policy_working working[CSCALP_DESK_MAX_WORKING];
     for (int k = 0; k < DECISIONS_PER_STEP; k++) {
         cscalp_policy_input in;
-        policy_input_of(e, &s, working, &in);
+        policy_input_of(e, &s, sigma_bps, working, &in);
         cscalp_policy_decision d;
         if (cscalp_policy_decide(&e->policy, &in, &d) != CSCALP_OK)
             return;

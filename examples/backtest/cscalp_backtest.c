@@ -314,17 +314,36 @@ static double wall_s(void)
                                                    : 0.0;
 }
 
-static char *stats_of(const cscalp_engine *e)
+/* The library's JSON writers share one contract (length with a NULL
+ * buffer, then the text); this runs it into a malloc'ed string, NULL when
+ * out of memory. */
+typedef int (*json_fn)(const void *obj, char *buf, size_t cap, size_t *needed);
+
+static char *json_text(json_fn fn, const void *obj)
 {
     size_t need = 0;
-    cscalp_stats_json(e, NULL, 0, &need);
+    fn(obj, NULL, 0, &need);
     char *s = malloc(need + 1);
-    if (s && cscalp_stats_json(e, s, need + 1, NULL) != CSCALP_OK) {
+    if (s && fn(obj, s, need + 1, NULL) != CSCALP_OK) {
         free(s);
         s = NULL;
     }
     return s;
 }
+
+static int venue_json(const void *v, char *b, size_t c, size_t *n)
+{
+    return cscalp_sim_venue_report_json(v, b, c, n);
+}
+static int stats_json(const void *e, char *b, size_t c, size_t *n)
+{
+    return cscalp_stats_json(e, b, c, n);
+}
+static int config_json(const void *e, char *b, size_t c, size_t *n)
+{
+    return cscalp_config_json(e, b, c, n);
+}
+
 
 static void add_point(run *r, int64_t t)
 {
@@ -435,7 +454,7 @@ static void on_time(run *r, int64_t t)
     if (!r->trading && t >= r->split_ns) {
         r->trading = 1;
         if (r->a->train_s > 0)
-            r->split_stats = stats_of(r->engine);
+            r->split_stats = json_text(stats_json, r->engine);
         cscalp_set_autonomy(r->engine, CSCALP_AUTONOMY_AUTONOMOUS);
     }
 }
@@ -658,30 +677,6 @@ static int convert(const args *a)
 
 /* ------------------------------------------------------------ output */
 
-static char *venue_report(const cscalp_sim_venue *v)
-{
-    size_t need = 0;
-    cscalp_sim_venue_report_json(v, NULL, 0, &need);
-    char *s = malloc(need + 1);
-    if (s && cscalp_sim_venue_report_json(v, s, need + 1, NULL) != CSCALP_OK) {
-        free(s);
-        s = NULL;
-    }
-    return s;
-}
-
-static char *config_of(const cscalp_engine *e)
-{
-    size_t need = 0;
-    cscalp_config_json(e, NULL, 0, &need);
-    char *s = malloc(need + 1);
-    if (s && cscalp_config_json(e, s, need + 1, NULL) != CSCALP_OK) {
-        free(s);
-        s = NULL;
-    }
-    return s;
-}
-
 static double num(const cJSON *o, const char *k)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -811,9 +806,9 @@ int main(int argc, char **argv)
     pos.size = sizeof pos;
     cscalp_get_position(r.engine, &pos);
     const int agree = fabs(acc.position - pos.position) < 1e-9;
-    char *vj = venue_report(r.venue);
-    char *sj = stats_of(r.engine);
-    char *cj = config_of(r.engine);
+    char *vj = json_text(venue_json, r.venue);
+    char *sj = json_text(stats_json, r.engine);
+    char *cj = json_text(config_json, r.engine);
     cJSON *v = vj ? cJSON_Parse(vj) : NULL;
     cJSON *st = sj ? cJSON_Parse(sj) : NULL;
     if (status == 0 && v && st) {

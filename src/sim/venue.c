@@ -91,7 +91,6 @@ struct cscalp_sim_venue {
 
     /* The report's accumulators. */
     int first_equity_set;
-    double start_equity;
     int64_t first_ns, minute;          /* the last 1-minute boundary sampled */
     double minute_equity;              /* equity at that boundary */
     uint64_t returns;                  /* 1-minute returns seen */
@@ -696,7 +695,6 @@ static void sample_equity(cscalp_sim_venue *v, int64_t t)
     const double e = equity_of(v);
     if (!v->first_equity_set) {
         v->first_equity_set = 1;
-        v->start_equity = v->cfg.wallet_quote;
         v->first_ns = t;
         v->minute = t / NS_PER_MIN;
         v->minute_equity = e;

@@ -35,8 +35,8 @@ def start(*args):
     return p, int(line.rsplit(":", 1)[1])
 
 
-def receive(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+def drain(s):
+    """Everything until the server closes the connection."""
     chunks = []
     while True:
         b = s.recv(1 << 16)
@@ -45,6 +45,10 @@ def receive(port):
         chunks.append(b)
     s.close()
     return b"".join(chunks)
+
+
+def receive(port):
+    return drain(socket.create_connection(("127.0.0.1", port), timeout=30))
 
 
 want = gzip.open(SAMPLE, "rb").read()
@@ -65,14 +69,7 @@ if got != want:
 s1 = socket.create_connection(("127.0.0.1", port), timeout=30)
 s2 = socket.create_connection(("127.0.0.1", port), timeout=30)
 for name, s in (("first", s1), ("second", s2)):
-    chunks = []
-    while True:
-        b = s.recv(1 << 16)
-        if not b:
-            break
-        chunks.append(b)
-    s.close()
-    if b"".join(chunks) != want:
+    if drain(s) != want:
         fail("%s of two clients did not get the whole stream" % name)
 p.send_signal(signal.SIGTERM)
 rc = p.wait(timeout=10)
