@@ -1,8 +1,11 @@
 /* cscalp-bench backtest: events per second replaying a capture through the
  * engine and the simulated venue on one core, the host loop of
- * examples/backtest without its output. The capture is decoded into memory
- * first (not timed) and replayed, shifted in time each pass, until at least
- * MIN_EVENTS events went through:
+ * examples/backtest without its output. The capture is converted first (not
+ * timed) into the compact binary event file of `cscalp-backtest --convert`
+ * (examples/common/event_file.h) in $TMPDIR and read into memory, and
+ * replayed from there — decoded and shifted in time each pass, as a
+ * --convert file replays at memory speed — until at least MIN_EVENTS events
+ * went through:
  *   feed_only        engine (learning off, autonomy MANUAL) + venue
  *   infer_per_quote  the same + cscalp_infer after every quote and book
  *   learning         learning inline, autonomy AUTONOMOUS: intents polled
@@ -15,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "binance_capture.h"
+#include "event_file.h"
 #include "cryptoscalp.h"
 #include "cryptoscalp_sim.h"
 
@@ -30,38 +35,58 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-typedef struct events {
-    bcap_event *v;
-    size_t n, cap;
-} events;
-
-static int load(const char *path, events *out)
+/* The capture as an event file at `out`; its event count and time span. */
+static int convert(const char *path, const char *out, size_t *n, int64_t *span)
 {
     bcap_reader *r = NULL;
+    event_writer *w = NULL;
     char err[512];
-    if (bcap_open(&r, path, NULL, err, sizeof err) != BCAP_OK) {
+    if (bcap_open(&r, path, NULL, err, sizeof err) != BCAP_OK ||
+        event_writer_open(&w, out, err, sizeof err) != BCAP_OK) {
         fprintf(stderr, "cscalp-bench: %s\n", err);
+        bcap_close(r);
         return -1;
     }
     bcap_event ev;
     int rc;
+    int64_t first = 0, last = 0;
+    *n = 0;
     while ((rc = bcap_next(r, &ev)) == 1) {
-        if (out->n == out->cap) {
-            const size_t cap = out->cap ? out->cap * 2 : 4096;
-            bcap_event *v = realloc(out->v, cap * sizeof *v);
-            if (v == NULL) {
-                rc = -1;
-                break;
-            }
-            out->v = v;
-            out->cap = cap;
+        if (*n == 0)
+            first = bcap_event_ts(&ev);
+        last = bcap_event_ts(&ev);
+        if (event_writer_put(w, &ev) != BCAP_OK) {
+            rc = -1;
+            break;
         }
-        out->v[out->n++] = ev;
+        (*n)++;
     }
     if (rc < 0)
         fprintf(stderr, "cscalp-bench: %s: %s\n", path, bcap_last_error(r));
     bcap_close(r);
+    if (event_writer_close(w, err, sizeof err) != BCAP_OK) {
+        fprintf(stderr, "cscalp-bench: %s\n", err);
+        rc = -1;
+    }
+    *span = last - first;
     return rc < 0 ? -1 : 0;
+}
+
+/* The whole file in memory (malloc), or NULL. */
+static unsigned char *slurp(const char *file, size_t *len)
+{
+    unsigned char *bytes = NULL;
+    FILE *f = fopen(file, "rb");
+    long size = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (bytes = malloc((size_t)size)) != NULL && fread(bytes, 1, (size_t)size, f) != (size_t)size) {
+        free(bytes);
+        bytes = NULL;
+    }
+    if (f)
+        fclose(f);
+    *len = size > 0 ? (size_t)size : 0;
+    return bytes;
 }
 
 static void shift(bcap_event *ev, int64_t by)
@@ -84,24 +109,11 @@ static void shift(bcap_event *ev, int64_t by)
     }
 }
 
-static int venue_push(cscalp_sim_venue *v, const bcap_event *ev)
-{
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        return cscalp_sim_venue_on_trade(v, &ev->trade);
-    case CSCALP_KIND_QUOTE:
-        return cscalp_sim_venue_on_quote(v, &ev->quote);
-    case CSCALP_KIND_BOOK:
-        return cscalp_sim_venue_on_book(v, &ev->book);
-    default:
-        return cscalp_sim_venue_on_funding(v, &ev->funding);
-    }
-}
-
 enum { CASE_FEED, CASE_INFER, CASE_LEARN };
 static const char *const case_names[] = {"feed_only", "infer_per_quote", "learning"};
 
-static int run_case(int which, events *e, const char *source)
+static int run_case(int which, const unsigned char *file, size_t file_len, size_t n_events,
+                    int64_t span, const char *source)
 {
     cscalp_engine *engine = NULL;
     cscalp_sim_venue *venue = NULL;
@@ -118,23 +130,32 @@ static int run_case(int which, events *e, const char *source)
     }
     if (which == CASE_LEARN)
         cscalp_set_autonomy(engine, CSCALP_AUTONOMY_AUTONOMOUS);
-    const int64_t period = bcap_event_ts(&e->v[e->n - 1]) - bcap_event_ts(&e->v[0]) + GAP_NS;
-    const size_t passes = (MIN_EVENTS + e->n - 1) / e->n;
+    const int64_t period = span + GAP_NS;
+    const size_t passes = (MIN_EVENTS + n_events - 1) / n_events;
     uint64_t pushed = 0, intents = 0, updates = 0, refused = 0;
     cscalp_signal sig;
     cscalp_intent its[64];
     cscalp_order_update us[64];
+    static bcap_event event; /* one decoded event at a time, as cscalp-backtest does */
+    bcap_event *ev = &event;
+    char err[512];
     const double t0 = now_s();
     for (size_t p = 0; p < passes; p++) {
-        for (size_t i = 0; i < e->n; i++) {
-            bcap_event *ev = &e->v[i];
+        event_reader *rd = NULL;
+        if (event_reader_open_memory(&rd, file, file_len, err, sizeof err) != BCAP_OK) {
+            fprintf(stderr, "cscalp-bench: %s\n", err);
+            cscalp_sim_venue_close(venue);
+            cscalp_close(engine);
+            return -1;
+        }
+        while (event_reader_next(rd, ev) == 1) {
             if (p > 0)
-                shift(ev, period);
+                shift(ev, period * (int64_t)p);
             if (bcap_push(engine, ev) != CSCALP_OK) {
                 refused++;
                 continue;
             }
-            venue_push(venue, ev);
+            bcap_push_venue(venue, ev);
             pushed++;
             if (which == CASE_INFER &&
                 (ev->kind == CSCALP_KIND_QUOTE || ev->kind == CSCALP_KIND_BOOK)) {
@@ -154,6 +175,7 @@ static int run_case(int which, events *e, const char *source)
                 updates += (uint64_t)(m > 0 ? m : 0);
             }
         }
+        event_reader_close(rd);
     }
     const double dt = now_s() - t0;
     printf("{\"bench\":\"backtest\",\"case\":\"%s\",\"events\":%llu,\"seconds\":%.3f,"
@@ -169,18 +191,25 @@ static int run_case(int which, events *e, const char *source)
 
 int bench_backtest(const char *path, const char *source)
 {
-    int rc = 0;
-    for (int which = CASE_FEED; which <= CASE_LEARN && rc == 0; which++) {
-        /* Each case replays the capture from its recorded times. */
-        events e = {NULL, 0, 0};
-        rc = load(path, &e);
-        if (rc == 0 && e.n == 0) {
-            fprintf(stderr, "cscalp-bench: %s: no events\n", path);
-            rc = -1;
-        }
-        if (rc == 0)
-            rc = run_case(which, &e, source);
-        free(e.v);
+    const char *dir = getenv("TMPDIR");
+    char file[4096];
+    snprintf(file, sizeof file, "%s/cscalp-bench-%ld.events", dir && *dir ? dir : "/tmp",
+             (long)getpid());
+    size_t n = 0, len = 0;
+    int64_t span = 0;
+    int rc = convert(path, file, &n, &span);
+    if (rc == 0 && n == 0) {
+        fprintf(stderr, "cscalp-bench: %s: no events\n", path);
+        rc = -1;
     }
+    unsigned char *bytes = rc == 0 ? slurp(file, &len) : NULL;
+    remove(file);
+    if (rc == 0 && bytes == NULL) {
+        fprintf(stderr, "cscalp-bench: %s: cannot read it back\n", file);
+        rc = -1;
+    }
+    for (int which = CASE_FEED; which <= CASE_LEARN && rc == 0; which++)
+        rc = run_case(which, bytes, len, n, span, source); /* each from the recorded times */
+    free(bytes);
     return rc;
 }

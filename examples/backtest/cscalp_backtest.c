@@ -9,8 +9,10 @@
  *                   [--equity-svg FILE] [--walk-forward TRAIN_S:TEST_S]
  *                   [--levels N] [--max-events N] [FILE...]
  *
- * FILEs: Binance USDⓈ-M captures (gzip), tardis.dev CSV trades and quotes
- * (gzip; consecutive ones are merged by time), LOBSTER zips, FXCM day zips
+ * FILEs: Binance USDⓈ-M captures (gzip), Binance historical depth CSVs
+ * (plain or gzip; consecutive snapshot and update files are merged by update
+ * id), tardis.dev CSV trades and quotes (gzip; consecutive ones are merged
+ * by time), LOBSTER zips, FXCM day zips, event files of --convert
  * (examples/common/sources.h), in order through one engine; the bundled
  * sample by default. The configuration is the engine's (docs/config.md)
  * plus an optional "venue" object (docs/sim.md; keys in usage()). Same
@@ -30,6 +32,7 @@
 #include "cryptoscalp.h"
 #include "cryptoscalp_sim.h"
 #include "equity_svg.h"
+#include "host_config.h"
 #include "sources.h"
 
 #define EXIT_IO 1
@@ -66,11 +69,13 @@ static void usage(FILE *out)
             "                       [--equity-svg FILE] [--walk-forward TRAIN_S:TEST_S]\n"
             "                       [--levels N] [--max-events N] [--md-latency-ms X]\n"
             "                       [--convert OUT] [FILE...]\n"
+            "  FILE           Binance USDⓈ-M raw captures (.gz), Binance historical depth\n"
+            "                 CSVs (snapshots + updates), tardis.dev trades/quotes CSVs,\n"
+            "                 LOBSTER or FXCM zips, --convert event files; told apart by\n"
+            "                 content (default: the bundled sample)\n"
             "  --config       engine configuration (docs/config.md) as a file or a JSON\n"
-            "                 text, plus an optional \"venue\" object: maker_fee_bps (2),\n"
-            "                 taker_fee_bps (5), order_latency_ms (5), report_latency_ms (5),\n"
-            "                 wallet_quote (risk.initial_equity_quote), default_funding_rate\n"
-            "                 (0.0001), funding_interval_h (8), liquidation_fee_rate (0.005)\n"
+            "                 text, plus an optional \"venue\" object (docs/sim.md):\n"
+            HOST_CONFIG_VENUE_KEYS "\n"
             "  --seed N       model.seed (the run is deterministic given it)\n"
             "  --report FILE  the whole report as JSON: run, venue (docs/sim.md), engine\n"
             "                 stats (docs/stats.md), effective configuration\n"
@@ -160,128 +165,18 @@ static int parse_args(int argc, char **argv, args *a)
 
 /* ------------------------------------------------------------ configuration */
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (len + 1 == cap) {
-            char *more = realloc(buf, cap * 2);
-            if (more == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = more;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-
-static void merge(cJSON *dst, const cJSON *patch)
-{
-    for (const cJSON *item = patch->child; item; item = item->next) {
-        cJSON *old = cJSON_GetObjectItemCaseSensitive(dst, item->string);
-        if (old && cJSON_IsObject(old) && cJSON_IsObject(item)) {
-            merge(old, item);
-            continue;
-        }
-        cJSON_DeleteItemFromObjectCaseSensitive(dst, item->string);
-        cJSON_AddItemToObject(dst, item->string, cJSON_Duplicate(item, 1));
-    }
-}
-
-/* The venue's configuration from the "venue" object; 0, or −1 with the key
- * named. */
-static int venue_config_of(const cJSON *venue, double wallet, cscalp_sim_venue_config *vc)
-{
-    vc->size = sizeof *vc;
-    cscalp_sim_venue_config_init(vc);
-    vc->wallet_quote = wallet;
-    if (venue == NULL)
-        return 0;
-    if (!cJSON_IsObject(venue)) {
-        fprintf(stderr, "cscalp-backtest: venue: expected an object\n");
-        return -1;
-    }
-    for (const cJSON *k = venue->child; k; k = k->next) {
-        if (!cJSON_IsNumber(k)) {
-            fprintf(stderr, "cscalp-backtest: venue.%s: expected a number\n", k->string);
-            return -1;
-        }
-        const double x = k->valuedouble;
-        if (strcmp(k->string, "maker_fee_bps") == 0)
-            vc->maker_fee_bps = x;
-        else if (strcmp(k->string, "taker_fee_bps") == 0)
-            vc->taker_fee_bps = x;
-        else if (strcmp(k->string, "order_latency_ms") == 0)
-            vc->order_latency_ns = (int64_t)llround(x * 1e6);
-        else if (strcmp(k->string, "report_latency_ms") == 0)
-            vc->report_latency_ns = (int64_t)llround(x * 1e6);
-        else if (strcmp(k->string, "wallet_quote") == 0)
-            vc->wallet_quote = x;
-        else if (strcmp(k->string, "default_funding_rate") == 0)
-            vc->default_funding_rate = x;
-        else if (strcmp(k->string, "funding_interval_h") == 0)
-            vc->funding_interval_ns = (int64_t)llround(x * 3600e9);
-        else if (strcmp(k->string, "liquidation_fee_rate") == 0)
-            vc->liquidation_fee_rate = x;
-        else {
-            fprintf(stderr, "cscalp-backtest: venue.%s: unknown key\n", k->string);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* The engine's configuration text and the venue's configuration. */
 static int build_config(const args *a, char **engine_json, cscalp_sim_venue_config *vc)
 {
-    cJSON *cfg = cJSON_Parse(base_engine_config);
-    cJSON *venue = NULL;
-    if (a->config) {
-        char *text = a->config[0] == '{' ? NULL : read_text(a->config);
-        if (a->config[0] != '{' && text == NULL) {
-            fprintf(stderr, "cscalp-backtest: --config %s: cannot read\n", a->config);
-            cJSON_Delete(cfg);
-            return EXIT_IO;
-        }
-        cJSON *patch = cJSON_Parse(text ? text : a->config);
-        free(text);
-        if (patch == NULL || !cJSON_IsObject(patch)) {
-            fprintf(stderr, "cscalp-backtest: --config: not a JSON object\n");
-            cJSON_Delete(patch);
-            cJSON_Delete(cfg);
-            return EXIT_USAGE;
-        }
-        venue = cJSON_DetachItemFromObjectCaseSensitive(patch, "venue");
-        merge(cfg, patch);
-        cJSON_Delete(patch);
+    switch (host_config_build("cscalp-backtest", base_engine_config, a->config, a->seed,
+                              engine_json, vc)) {
+    case HOST_CONFIG_OK:
+        return 0;
+    case HOST_CONFIG_EIO:
+        return EXIT_IO;
+    default:
+        return EXIT_USAGE;
     }
-    if (a->seed >= 0) {
-        cJSON *model = cJSON_GetObjectItemCaseSensitive(cfg, "model");
-        if (model == NULL)
-            model = cJSON_AddObjectToObject(cfg, "model");
-        cJSON_DeleteItemFromObjectCaseSensitive(model, "seed");
-        cJSON_AddNumberToObject(model, "seed", (double)a->seed);
-    }
-    const cJSON *risk = cJSON_GetObjectItemCaseSensitive(cfg, "risk");
-    const cJSON *eq = risk ? cJSON_GetObjectItemCaseSensitive(risk, "initial_equity_quote") : NULL;
-    const double wallet = cJSON_IsNumber(eq) ? eq->valuedouble : 10000.0;
-    const int rc = venue_config_of(venue, wallet, vc);
-    cJSON_Delete(venue);
-    *engine_json = rc == 0 ? cJSON_PrintUnformatted(cfg) : NULL;
-    cJSON_Delete(cfg);
-    return rc == 0 ? 0 : EXIT_USAGE;
 }
 
 /* ------------------------------------------------------------ the run */
@@ -363,20 +258,6 @@ static void add_point(run *r, int64_t t)
     p->equity = acc.equity;
     p->trade = r->pending_trade;
     r->pending_trade = 0;
-}
-
-static int venue_push(run *r, const bcap_event *ev)
-{
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        return cscalp_sim_venue_on_trade(r->venue, &ev->trade);
-    case CSCALP_KIND_QUOTE:
-        return cscalp_sim_venue_on_quote(r->venue, &ev->quote);
-    case CSCALP_KIND_BOOK:
-        return cscalp_sim_venue_on_book(r->venue, &ev->book);
-    default:
-        return cscalp_sim_venue_on_funding(r->venue, &ev->funding);
-    }
 }
 
 /* Intents to the venue, the venue's updates to the engine, until neither
@@ -530,7 +411,8 @@ static int delay(run *r, const bcap_event *ev)
 }
 
 /* The files from `index` on that form one stream: consecutive tardis
- * files (a day's trades and quotes, merged by time), else one file.
+ * files (a day's trades and quotes, merged by time) or Binance depth CSVs
+ * (snapshots and updates, merged by update id), else one file.
  * *count gets how many. */
 static int stream(run *r, size_t index, size_t *count, int *stop)
 {
@@ -544,13 +426,7 @@ static int stream(run *r, size_t index, size_t *count, int *stop)
         fprintf(stderr, "cscalp-backtest: %s\n", err);
         return rc == SOURCE_EIO ? EXIT_IO : EXIT_USAGE;
     }
-    while (kind == SRC_TARDIS && index + *count < a->n_files) {
-        source_kind next;
-        if (source_detect(a->files[index + *count], &next, err, sizeof err) != SOURCE_OK ||
-            next != SRC_TARDIS || *count == TARDIS_MAX_FILES)
-            break;
-        (*count)++;
-    }
+    *count = source_group_size(&a->files[index], a->n_files - index, kind);
     if (source_open_group(&src, kind, &a->files[index], *count, a->levels, err, sizeof err) !=
         BCAP_OK) {
         fprintf(stderr, "cscalp-backtest: %s\n", err);
@@ -568,7 +444,7 @@ static int stream(run *r, size_t index, size_t *count, int *stop)
              * The venue gets every decoded event (the engine's verdict
              * comes later); the engine gets it stamped with its arrival. */
             deliver_due(r, t);
-            if (venue_push(r, &ev) != CSCALP_OK)
+            if (bcap_push_venue(r->venue, &ev) != CSCALP_OK)
                 r->venue_refused++;
             r->now_ns = t > r->now_ns ? t : r->now_ns;
             if (!r->started)
@@ -581,7 +457,7 @@ static int stream(run *r, size_t index, size_t *count, int *stop)
         } else {
             if (!engine_event(r, &ev, t))
                 continue;
-            if (venue_push(r, &ev) != CSCALP_OK)
+            if (bcap_push_venue(r->venue, &ev) != CSCALP_OK)
                 r->venue_refused++;
         }
         cscalp_position p0;
@@ -618,7 +494,7 @@ static int stream(run *r, size_t index, size_t *count, int *stop)
 
 /* ------------------------------------------------------------ convert */
 
-/* Every event of the FILEs (tardis files merged as in a run) into one
+/* Every event of the FILEs (grouped files merged as in a run) into one
  * event file. 0, EXIT_IO or EXIT_USAGE. */
 static int convert(const args *a)
 {
@@ -639,13 +515,7 @@ static int convert(const args *a)
             status = rc == SOURCE_EIO ? EXIT_IO : EXIT_USAGE;
             break;
         }
-        while (kind == SRC_TARDIS && i + used < a->n_files && used < TARDIS_MAX_FILES) {
-            source_kind next;
-            if (source_detect(a->files[i + used], &next, err, sizeof err) != SOURCE_OK ||
-                next != SRC_TARDIS)
-                break;
-            used++;
-        }
+        used = source_group_size(&a->files[i], a->n_files - i, kind);
         source src;
         if (source_open_group(&src, kind, &a->files[i], used, a->levels, err, sizeof err) !=
             BCAP_OK) {

@@ -126,43 +126,60 @@ static void open_error(char *errbuf, size_t cap, const char *what, const char *p
         snprintf(errbuf, cap, "%s: %s", path ? path : "(null)", what);
 }
 
-int bcap_open(bcap_reader **out, const char *path, const bcap_options *options,
-              char *errbuf, size_t errbuf_cap)
+/* The reader without its input; `name` names it in messages. */
+static int reader_new(bcap_reader **out, const char *name, const bcap_options *options,
+                      char *errbuf, size_t errbuf_cap)
 {
     bcap_options defaults;
     if (!options) {
         bcap_options_init(&defaults);
         options = &defaults;
     }
-    if (!out || !path || !options_valid(options)) {
+    if (!out || !name || !options_valid(options)) {
         if (out)
             *out = NULL;
-        open_error(errbuf, errbuf_cap, "invalid argument or option", path);
+        open_error(errbuf, errbuf_cap, "invalid argument or option", name);
         return BCAP_EINVAL;
     }
     *out = NULL;
 
     bcap_reader *r = calloc(1, sizeof *r);
     if (!r) {
-        open_error(errbuf, errbuf_cap, "out of memory", path);
+        open_error(errbuf, errbuf_cap, "out of memory", name);
         return BCAP_ENOMEM;
     }
     r->opt = *options;
-    r->time_mult = time_multiplier(path, options->time_unit);
+    r->time_mult = time_multiplier(name, options->time_unit);
     r->state = WAIT_SNAPSHOT;
     l2_book_init(&r->book);
-    r->path = malloc(strlen(path) + 1);
+    r->path = malloc(strlen(name) + 1);
     r->line = malloc(INITIAL_LINE_BYTES);
     r->line_cap = INITIAL_LINE_BYTES;
     if (options->pending_diffs > 0)
         r->pending = calloc(options->pending_diffs, sizeof *r->pending);
     if (!r->path || !r->line || (options->pending_diffs > 0 && !r->pending)) {
         bcap_close(r);
-        open_error(errbuf, errbuf_cap, "out of memory", path);
+        open_error(errbuf, errbuf_cap, "out of memory", name);
         return BCAP_ENOMEM;
     }
-    strcpy(r->path, path);
+    strcpy(r->path, name);
+    *out = r;
+    return BCAP_OK;
+}
 
+int bcap_open(bcap_reader **out, const char *path, const bcap_options *options,
+              char *errbuf, size_t errbuf_cap)
+{
+    bcap_reader *r = NULL;
+    if (out)
+        *out = NULL;
+    int rc = reader_new(&r, path, options, errbuf, errbuf_cap);
+    if (rc != BCAP_OK)
+        return rc;
+    if (!out) {
+        bcap_close(r);
+        return BCAP_EINVAL;
+    }
     errno = 0;
     r->gz = gzopen(path, "rb");
     if (!r->gz) {
@@ -175,6 +192,12 @@ int bcap_open(bcap_reader **out, const char *path, const bcap_options *options,
     gzbuffer(r->gz, 1u << 17);
     *out = r;
     return BCAP_OK;
+}
+
+int bcap_open_stream(bcap_reader **out, const char *name, const bcap_options *options,
+                     char *errbuf, size_t errbuf_cap)
+{
+    return reader_new(out, name, options, errbuf, errbuf_cap);
 }
 
 static void free_msg(depth_msg *m)
@@ -675,7 +698,7 @@ static int process_line(bcap_reader *r, size_t len, bcap_event *ev)
 
 int bcap_next(bcap_reader *r, bcap_event *ev)
 {
-    if (!r || !ev)
+    if (!r || !ev || !r->gz)
         return BCAP_EINVAL;
     if (r->failed)
         return r->failed;
@@ -701,6 +724,47 @@ int bcap_next(bcap_reader *r, bcap_event *ev)
         r->pend_count = 0;
     }
     return 0;
+}
+
+int bcap_feed_line(bcap_reader *r, const char *line, size_t len, bcap_event *ev)
+{
+    if (!r || !ev || (!line && len > 0) || r->gz)
+        return BCAP_EINVAL;
+    if (r->failed)
+        return r->failed;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    r->c.lines++;
+    r->overlong = len >= MAX_LINE_BYTES;
+    if (r->overlong) {
+        len = 0;
+    } else {
+        while (r->line_cap < len + 1) {
+            int rc = grow_line(r);
+            if (rc != 0)
+                return fail(r, rc);
+        }
+        if (len > 0)
+            memcpy(r->line, line, len);
+    }
+    r->line[len] = '\0';
+    int rc = process_line(r, len, ev);
+    if (rc < 0)
+        return fail(r, rc);
+    if (rc == 1)
+        r->c.events[ev->kind]++;
+    return rc;
+}
+
+void bcap_stream_broken(bcap_reader *r)
+{
+    if (!r)
+        return;
+    if (r->state != WAIT_SNAPSHOT || r->pend_count > 0)
+        lose_sync(r);
+    r->c.diffs_dropped += r->pend_count; /* their successors were never received */
+    r->pend_count = 0;
+    r->pend_head = 0;
 }
 
 /* ------------------------------------------------------------- accessors */
@@ -753,6 +817,20 @@ int bcap_push(cscalp_engine *engine, const bcap_event *event)
         return cscalp_push_book(engine, &event->book);
     default:
         return cscalp_push_funding(engine, &event->funding);
+    }
+}
+
+int bcap_push_venue(cscalp_sim_venue *venue, const bcap_event *event)
+{
+    switch (event->kind) {
+    case CSCALP_KIND_TRADE:
+        return cscalp_sim_venue_on_trade(venue, &event->trade);
+    case CSCALP_KIND_QUOTE:
+        return cscalp_sim_venue_on_quote(venue, &event->quote);
+    case CSCALP_KIND_BOOK:
+        return cscalp_sim_venue_on_book(venue, &event->book);
+    default:
+        return cscalp_sim_venue_on_funding(venue, &event->funding);
     }
 }
 

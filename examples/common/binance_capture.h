@@ -33,6 +33,7 @@
 #include <stdio.h>
 
 #include "cryptoscalp.h"
+#include "cryptoscalp_sim.h"
 
 /** Return codes. */
 #define BCAP_OK 0
@@ -81,6 +82,10 @@ typedef struct bcap_event {
  *  call's status (readers of every source yield bcap_event). */
 int bcap_push(cscalp_engine *engine, const bcap_event *event);
 
+/** The same event into a simulated venue (cscalp_sim_venue_on_* of its
+ *  kind); the call's status. */
+int bcap_push_venue(cscalp_sim_venue *venue, const bcap_event *event);
+
 /** The event's time stamp (ns), whatever its kind. */
 int64_t bcap_event_ts(const bcap_event *event);
 
@@ -111,6 +116,26 @@ int bcap_open(bcap_reader **out, const char *path, const bcap_options *options,
  *  included), BCAP_ENOMEM (bcap_last_error says more for both), BCAP_EINVAL
  *  for NULL arguments. After an error the reader only returns it. */
 int bcap_next(bcap_reader *reader, bcap_event *event);
+
+/** A reader fed line by line (a live connection) instead of from a file:
+ *  `name` names the stream in messages; with BCAP_TIME_AUTO the times are ns.
+ *  Returns as bcap_open, without BCAP_EIO. */
+int bcap_open_stream(bcap_reader **out, const char *name, const bcap_options *options,
+                     char *errbuf, size_t errbuf_cap);
+
+/** Decode one line `<local time> <json>` (`len` bytes, no NUL needed, a
+ *  trailing end-of-line ignored) of a stream reader: 1 with *event filled, 0
+ *  when the line yields no event (other kinds, a diff applied while the book
+ *  is out of sync, a malformed line: counted), BCAP_ENOMEM, or BCAP_EINVAL
+ *  (NULL arguments, or a reader opened on a file). Lines are taken in the
+ *  order received; each yields at most one event. */
+int bcap_feed_line(bcap_reader *reader, const char *line, size_t len, bcap_event *event);
+
+/** The stream broke (the connection dropped): diffs after the break cannot
+ *  chain to those before it, so the book is cleared (counted as a gap when
+ *  it was in use) and buffered diffs are dropped; the book comes back with
+ *  the next snapshot. */
+void bcap_stream_broken(bcap_reader *reader);
 
 /** Close the reader. NULL is a no-op. */
 void bcap_close(bcap_reader *reader);

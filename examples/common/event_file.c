@@ -10,9 +10,16 @@ struct event_writer {
     int failed;
 };
 
+/* The reader buffers the file itself: one fread per READ_CHUNK instead of
+ * one per record (stdio's per-call locking costs more than decoding). */
+#define READ_CHUNK (1u << 20)
+
 struct event_reader {
     FILE *f;
     uint64_t count;
+    unsigned char *buf; /* READ_CHUNK bytes (or the caller's memory when f is
+                           NULL); [pos, len) not yet decoded */
+    size_t pos, len;
     char error[256];
 };
 
@@ -23,9 +30,22 @@ static void put_u64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* On a little-endian host a load is the decoding (GCC does not turn the
+ * byte loop into one at -O2, and the replay runs at memory speed only
+ * without it). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_IS_LITTLE_ENDIAN 1
+#else
+#define HOST_IS_LITTLE_ENDIAN 0
+#endif
+
 static uint64_t get_u64(const unsigned char *p)
 {
     uint64_t v = 0;
+    if (HOST_IS_LITTLE_ENDIAN) {
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
     for (int i = 0; i < 8; i++)
         v |= (uint64_t)p[i] << (8 * i);
     return v;
@@ -55,6 +75,10 @@ static void put_u32(unsigned char *p, uint32_t v)
 static uint32_t get_u32(const unsigned char *p)
 {
     uint32_t v = 0;
+    if (HOST_IS_LITTLE_ENDIAN) {
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
     for (int i = 0; i < 4; i++)
         v |= (uint32_t)p[i] << (8 * i);
     return v;
@@ -188,6 +212,38 @@ int event_reader_open(event_reader **out, const char *path, char *err, size_t ca
         return BCAP_ENOMEM;
     }
     r->f = f;
+    r->buf = malloc(READ_CHUNK);
+    if (r->buf == NULL) {
+        event_reader_close(r);
+        snprintf(err, cap, "out of memory");
+        return BCAP_ENOMEM;
+    }
+    *out = r;
+    return BCAP_OK;
+}
+
+int event_reader_open_memory(event_reader **out, const void *data, size_t len, char *err,
+                            size_t cap)
+{
+    *out = NULL;
+    const unsigned char *head = data;
+    if (len < 16 || memcmp(head, EVENT_FILE_MAGIC, 8) != 0) {
+        snprintf(err, cap, "not a cscalp event file");
+        return BCAP_EINVAL;
+    }
+    if (get_u32(head + 8) != VERSION || get_u32(head + 12) != 0) {
+        snprintf(err, cap, "event file version %u, this reader knows %u", get_u32(head + 8),
+                 VERSION);
+        return BCAP_EINVAL;
+    }
+    event_reader *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        snprintf(err, cap, "out of memory");
+        return BCAP_ENOMEM;
+    }
+    r->buf = (unsigned char *)(uintptr_t)head; /* only read: f is NULL */
+    r->pos = 16;
+    r->len = len;
     *out = r;
     return BCAP_OK;
 }
@@ -199,17 +255,37 @@ static int damaged(event_reader *r, const char *what)
     return BCAP_EIO;
 }
 
+/* The next n (<= READ_CHUNK) bytes, or NULL when the file ends first. */
+static const unsigned char *take(event_reader *r, size_t n)
+{
+    if (r->len - r->pos < n) {
+        if (r->f == NULL)
+            return NULL; /* in memory: there is no more */
+        const size_t left = r->len - r->pos;
+        memmove(r->buf, r->buf + r->pos, left);
+        r->pos = 0;
+        r->len = left + fread(r->buf + left, 1, READ_CHUNK - left, r->f);
+        if (r->len < n)
+            return NULL;
+    }
+    const unsigned char *p = r->buf + r->pos;
+    r->pos += n;
+    return p;
+}
+
 int event_reader_next(event_reader *r, bcap_event *ev)
 {
-    const int kind = fgetc(r->f);
-    if (kind == EOF)
-        return ferror(r->f) ? damaged(r, "read error") : 0;
-    unsigned char buf[2 * CSCALP_BOOK_MAX_LEVELS * 16 + 64];
-    memset(ev, 0, sizeof *ev);
+    const unsigned char *k = take(r, 1);
+    if (k == NULL)
+        return r->f && ferror(r->f) ? damaged(r, "read error") : 0;
+    const int kind = k[0];
+    const unsigned char *buf;
+    /* Only the member of the record's kind is written (a book's levels up
+     * to its counts): the rest of *ev is not part of the event. */
     ev->kind = kind;
     switch (kind) {
     case CSCALP_KIND_TRADE:
-        if (fread(buf, 1, 40, r->f) != 40)
+        if ((buf = take(r, 40)) == NULL)
             return damaged(r, "truncated trade");
         ev->trade.ts_ns = (int64_t)get_u64(buf);
         ev->trade.price = get_f64(buf + 8);
@@ -219,7 +295,7 @@ int event_reader_next(event_reader *r, bcap_event *ev)
         ev->trade.trade_id = (int64_t)get_u64(buf + 32);
         break;
     case CSCALP_KIND_QUOTE:
-        if (fread(buf, 1, 40, r->f) != 40)
+        if ((buf = take(r, 40)) == NULL)
             return damaged(r, "truncated quote");
         ev->quote.ts_ns = (int64_t)get_u64(buf);
         ev->quote.bid_price = get_f64(buf + 8);
@@ -228,7 +304,7 @@ int event_reader_next(event_reader *r, bcap_event *ev)
         ev->quote.ask_size = get_f64(buf + 32);
         break;
     case CSCALP_KIND_BOOK: {
-        if (fread(buf, 1, 10, r->f) != 10)
+        if ((buf = take(r, 10)) == NULL)
             return damaged(r, "truncated book");
         cscalp_book *b = &ev->book;
         b->ts_ns = (int64_t)get_u64(buf);
@@ -237,7 +313,7 @@ int event_reader_next(event_reader *r, bcap_event *ev)
         if (b->bid_count > CSCALP_BOOK_MAX_LEVELS || b->ask_count > CSCALP_BOOK_MAX_LEVELS)
             return damaged(r, "book level count above 50");
         const size_t n = 16 * (size_t)(b->bid_count + b->ask_count);
-        if (fread(buf, 1, n, r->f) != n)
+        if ((buf = take(r, n)) == NULL)
             return damaged(r, "truncated book levels");
         size_t o = 0;
         for (uint32_t i = 0; i < b->bid_count; i++, o += 16)
@@ -247,7 +323,7 @@ int event_reader_next(event_reader *r, bcap_event *ev)
         break;
     }
     case CSCALP_KIND_FUNDING:
-        if (fread(buf, 1, 40, r->f) != 40)
+        if ((buf = take(r, 40)) == NULL)
             return damaged(r, "truncated funding");
         ev->funding.ts_ns = (int64_t)get_u64(buf);
         ev->funding.funding_rate = get_f64(buf + 8);
@@ -270,6 +346,9 @@ void event_reader_close(event_reader *r)
 {
     if (r == NULL)
         return;
-    fclose(r->f);
+    if (r->f) {
+        fclose(r->f);
+        free(r->buf);
+    }
     free(r);
 }

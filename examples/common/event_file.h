@@ -38,7 +38,13 @@ int event_writer_close(event_writer *w, char *err, size_t cap);
 
 /* BCAP_OK, or BCAP_EIO / BCAP_EINVAL (not an event file, another version). */
 int event_reader_open(event_reader **out, const char *path, char *err, size_t cap);
-/* 1 with *ev, 0 at the end, BCAP_EIO on a truncated or damaged record. */
+/* An event file already in memory (`len` bytes from its magic on; kept by
+ * the caller until event_reader_close): the replay then costs only the
+ * decoding. BCAP_OK, BCAP_EINVAL, BCAP_ENOMEM. */
+int event_reader_open_memory(event_reader **out, const void *data, size_t len, char *err,
+                            size_t cap);
+/* 1 with *ev (only the member of its kind is written; a book's levels up to
+ * its counts), 0 at the end, BCAP_EIO on a truncated or damaged record. */
 int event_reader_next(event_reader *r, bcap_event *ev);
 const char *event_reader_error(const event_reader *r);
 uint64_t event_reader_count(const event_reader *r);

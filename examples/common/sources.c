@@ -4,7 +4,8 @@
 
 #include "zip_reader.h"
 
-static const char *const kind_names[] = {"binance", "lobster", "fxcm", "tardis", "events"};
+static const char *const kind_names[] = {"binance", "lobster", "fxcm", "tardis", "events",
+                                         "binance-depth"};
 
 const char *source_kind_name(source_kind kind) { return kind_names[kind]; }
 
@@ -27,6 +28,10 @@ int source_detect(const char *path, source_kind *kind, char *err, size_t cap)
         *kind = SRC_EVENTS;
         return SOURCE_OK;
     }
+    if (bdepth_detect(path) == 1) {
+        *kind = SRC_BINANCE_DEPTH;
+        return SOURCE_OK;
+    }
     if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
         const int tardis = tardis_detect(path);
         if (tardis < 0) {
@@ -37,7 +42,9 @@ int source_detect(const char *path, source_kind *kind, char *err, size_t cap)
         return SOURCE_OK;
     }
     if (got < 4 || memcmp(magic, "PK\3\4", 4) != 0) {
-        snprintf(err, cap, "%s: not a gzip Binance capture nor a LOBSTER or FXCM zip", path);
+        snprintf(err, cap,
+                 "%s: not a gzip Binance capture, a Binance depth CSV, nor a LOBSTER or FXCM zip",
+                 path);
         return SOURCE_EFORMAT;
     }
     zipr_archive *zip = NULL;
@@ -76,6 +83,8 @@ int source_open(source *s, source_kind kind, const char *path, unsigned int leve
         return tardis_open(&s->td, &path, 1, err, cap);
     case SRC_EVENTS:
         return event_reader_open(&s->evf, path, err, cap);
+    case SRC_BINANCE_DEPTH:
+        return bdepth_open(&s->depth, &path, 1, levels, err, cap);
     default: {
         fxcm_options o;
         fxcm_options_init(&o);
@@ -84,19 +93,39 @@ int source_open(source *s, source_kind kind, const char *path, unsigned int leve
     }
 }
 
+static size_t group_limit(source_kind kind)
+{
+    return kind == SRC_TARDIS ? TARDIS_MAX_FILES : kind == SRC_BINANCE_DEPTH ? BDEPTH_MAX_FILES : 1;
+}
+
+size_t source_group_size(const char *const *paths, size_t n, source_kind kind)
+{
+    size_t count = 1;
+    char err[512];
+    while (count < n && count < group_limit(kind)) {
+        source_kind next;
+        if (source_detect(paths[count], &next, err, sizeof err) != SOURCE_OK || next != kind)
+            break;
+        count++;
+    }
+    return count;
+}
+
 int source_open_group(source *s, source_kind kind, const char *const *paths, size_t n,
                       unsigned int levels, char *err, size_t cap)
 {
-    if (kind != SRC_TARDIS || n == 1) {
-        if (n != 1) {
-            snprintf(err, cap, "%s: only tardis files are read as a group", paths[0]);
-            return BCAP_EINVAL;
-        }
-        return source_open(s, kind, paths[0], levels, err, cap);
+    if (n > group_limit(kind) || n == 0) {
+        snprintf(err, cap, "%s: %s files are not read %s", paths[0], kind_names[kind],
+                 group_limit(kind) == 1 ? "as a group" : "in groups that large");
+        return BCAP_EINVAL;
     }
+    if (n == 1)
+        return source_open(s, kind, paths[0], levels, err, cap);
     memset(s, 0, sizeof *s);
     s->kind = kind;
     s->path = paths[0];
+    if (kind == SRC_BINANCE_DEPTH)
+        return bdepth_open(&s->depth, paths, n, levels, err, cap);
     return tardis_open(&s->td, paths, n, err, cap);
 }
 
@@ -111,6 +140,8 @@ int source_next(source *s, bcap_event *ev)
         return tardis_next(s->td, ev);
     case SRC_EVENTS:
         return event_reader_next(s->evf, ev);
+    case SRC_BINANCE_DEPTH:
+        return bdepth_next(s->depth, ev);
     default:
         return fxcm_next(s->fx, ev);
     }
@@ -127,6 +158,8 @@ const char *source_error(const source *s)
         return tardis_last_error(s->td);
     case SRC_EVENTS:
         return event_reader_error(s->evf);
+    case SRC_BINANCE_DEPTH:
+        return bdepth_last_error(s->depth);
     default:
         return fxcm_last_error(s->fx);
     }
@@ -147,6 +180,9 @@ void source_print_counters(const source *s, FILE *out)
     case SRC_EVENTS:
         fprintf(out, "{\"events\":%llu}", (unsigned long long)event_reader_count(s->evf));
         break;
+    case SRC_BINANCE_DEPTH:
+        bdepth_print_counters(out, bdepth_get_counters(s->depth));
+        break;
     default:
         fxcm_print_counters(out, fxcm_get_counters(s->fx));
         break;
@@ -160,6 +196,7 @@ void source_close(source *s)
     fxcm_close(s->fx);
     tardis_close(s->td);
     event_reader_close(s->evf);
+    bdepth_close(s->depth);
     memset(s, 0, sizeof *s);
 }
 

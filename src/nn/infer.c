@@ -109,40 +109,51 @@ void cscalp_nn_pack(cscalp_nn_packed *p, const float *params)
            (size_t)p->arch.experts * p->arch.experts * sizeof(float));
 }
 
-/* Sixteen float accumulators as four 4-wide GCC vectors (one SSE register
- * each, the x86-64 baseline): the order of every sum is the scalar order. */
-typedef float v4f __attribute__((vector_size(16)));
+/* Sixteen float accumulators as two 8-wide GCC vectors: one AVX register
+ * each where the CPU has AVX2 (the clone below), two SSE registers each on
+ * the x86-64 baseline. Every lane is one output and sums its inputs in the
+ * scalar order with separate multiply and add (no FMA), so both clones give
+ * the same bits: results do not depend on the machine. */
+typedef float v8f __attribute__((vector_size(32)));
 
-static inline v4f load4(const float *p)
-{
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+/* A macro, not a function: a 32-byte vector passed by value would change
+ * the calling convention between the clones. */
+#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(dst))
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones) && !defined(__SANITIZE_THREAD__)
+#define CSCALP_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef CSCALP_AVX2_CLONE
+#define CSCALP_AVX2_CLONE
+#endif
 
 /* y = W x + b over packed panels. Zero inputs (most ReLU outputs) are
  * skipped: adding 0·w changes nothing for finite weights. */
+CSCALP_AVX2_CLONE
 static void panel_layer(const packed_layer *pl, const float *x, float *y)
 {
     const uint32_t in = pl->in;
     for (uint32_t jb = 0; jb < pl->out_padded; jb += PANEL) {
         const float *w = pl->panels + (size_t)jb * in;
         const float *b = pl->bias + jb;
-        v4f acc0 = load4(b), acc1 = load4(b + 4), acc2 = load4(b + 8), acc3 = load4(b + 12);
+        v8f acc0, acc1, w0, w1;
+        LOAD8(acc0, b);
+        LOAD8(acc1, b + 8);
         for (uint32_t i = 0; i < in; i++) {
             const float xi = x[i];
             if (xi == 0.0f)
                 continue;
             const float *wi = w + (size_t)i * PANEL;
-            acc0 += xi * load4(wi);
-            acc1 += xi * load4(wi + 4);
-            acc2 += xi * load4(wi + 8);
-            acc3 += xi * load4(wi + 12);
+            LOAD8(w0, wi);
+            LOAD8(w1, wi + 8);
+            const v8f m0 = xi * w0, m1 = xi * w1;
+            acc0 += m0;
+            acc1 += m1;
         }
         memcpy(y + jb, &acc0, sizeof acc0);
-        memcpy(y + jb + 4, &acc1, sizeof acc1);
-        memcpy(y + jb + 8, &acc2, sizeof acc2);
-        memcpy(y + jb + 12, &acc3, sizeof acc3);
+        memcpy(y + jb + 8, &acc1, sizeof acc1);
     }
 }
 

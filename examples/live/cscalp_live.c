@@ -1,0 +1,1207 @@
+/*
+ * cscalp-live — the reference live host: how a trading engine embeds
+ * libcryptoscalp. Read it top to bottom; every call the library needs from
+ * a host is here, in the order a host makes it.
+ *
+ *   cscalp-live --connect HOST:PORT [--config FILE|JSON] [--checkpoint PATH]
+ *               [--checkpoint-every-s S] [--intents-out FILE|-]
+ *               [--updates-in FILE|-] [--health-log FILE] [--autonomy LEVEL]
+ *               [--tick-ms MS] [--reconnect-min-ms MS] [--reconnect-max-ms MS]
+ *               [--duration-s S] [--levels N]
+ *
+ * Market data: a TCP stream of Binance USDⓈ-M capture lines
+ * ("<local time> <json>\n", as cscalp-replay-server sends them, or a relay
+ * of the exchange's websocket). The book is rebuilt from snapshots and
+ * diffs (examples/common/binance_capture.h). Every event is stamped with
+ * this host's receive clock, as a production host does: the engine's time
+ * is the host's, never the sender's (a relay's times cannot go backwards
+ * across a reconnect; ours cannot either).
+ *
+ * Orders: by default a paper venue (the simulated venue of
+ * cryptoscalp_sim.h, fed the same market data) executes the intents and its
+ * updates go back through cscalp_on_order. With --intents-out the intents
+ * are written as JSON lines for a real router instead, and --updates-in
+ * reads the router's order updates as JSON lines (docs/live.md).
+ *
+ * Around that: learning in learn.mode "async" (the learner thread trains
+ * while this thread serves); cscalp_tick from a libuv timer, so time moves
+ * when the market is quiet; reconnection with exponential back-off; while
+ * the feed is down the engine is held at autonomy MANUAL (its working
+ * orders are cancelled, no new entries) and put back when data flows again;
+ * checkpoints every --checkpoint-every-s and on SIGINT/SIGTERM, and a start
+ * resumes from the checkpoint when one exists; every health event, the
+ * engine's and the host's own, is one JSON line in the health log.
+ *
+ * Exit status: 0 after SIGINT, SIGTERM or --duration-s; 1 an I/O error
+ * (the checkpoint at exit could not be written, an output failed);
+ * 2 bad arguments or configuration.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "binance_capture.h"
+#include "cryptoscalp.h"
+#include "cryptoscalp_sim.h"
+#include "host_config.h"
+
+#define EXIT_IO 1
+#define EXIT_USAGE 2
+#define BATCH 64
+#define FEED_LINE_MAX ((size_t)8 << 20)   /* a REST snapshot of 1000 levels is ~50 KB */
+#define UPDATE_LINE_MAX ((size_t)64 << 10)
+#define READ_CHUNK (64 * 1024)
+#define MAX_OPEN_IDS 4096
+
+/* The host's starting configuration: learning on the learner thread, a
+ * decision every 250 ms. --config keys win. */
+static const char *const base_engine_config =
+    "{\"learn\":{\"mode\":\"async\"},\"policy\":{\"decide_interval_ms\":250}}";
+
+typedef struct args {
+    const char *host;
+    int port;
+    const char *config;
+    const char *checkpoint;
+    double checkpoint_every_s;
+    const char *intents_out; /* NULL: paper venue */
+    const char *updates_in;
+    const char *health_log;
+    const char *stats_out;
+    int autonomy; /* < 0: the default of the mode */
+    unsigned int tick_ms;
+    unsigned int reconnect_min_ms, reconnect_max_ms;
+    double duration_s; /* 0: until a signal */
+    unsigned int levels;
+} args;
+
+/* Lines assembled from a byte stream. */
+typedef struct line_buf {
+    char *buf;
+    size_t len, cap, max;
+    int overlong; /* the line being read passed `max`: dropped when it ends */
+    uint64_t dropped;
+} line_buf;
+
+typedef struct host {
+    const args *a;
+    uv_loop_t *loop;
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    uv_timer_t tick_timer, checkpoint_timer, reconnect_timer, stop_timer;
+    uv_signal_t sigint, sigterm;
+    uv_pipe_t updates_pipe;
+    int tcp_open, updates_open, stopping;
+    struct sockaddr_in addr;
+    char read_chunk[READ_CHUNK];
+
+    cscalp_engine *engine;
+    cscalp_sim_venue *venue; /* paper mode */
+    bcap_reader *feed;
+    line_buf feed_lines, update_lines;
+    FILE *intents_out, *health_log;
+
+    /* The host clock: CLOCK_REALTIME read once, moved on by the monotonic
+     * uv_hrtime, so it never runs backwards. */
+    int64_t clock_base_ns;
+    uint64_t hrtime_base;
+
+    int wanted_autonomy;   /* the level this host trades at */
+    int feed_up;           /* data has flowed since the last (re)connect */
+    int64_t down_since_ns; /* when the feed went down, 0 while up */
+    uint64_t backoff_ms, rng;
+    struct open_order {
+        uint64_t client_id;
+        double remaining; /* contracts not yet filled */
+    } open[MAX_OPEN_IDS]; /* orders sent and not yet closed */
+    size_t n_open;
+    uint64_t venue_liquidations;
+
+    uint64_t lines, events, refused, intents_new, intents_cancel, updates, update_errors;
+    uint64_t connects, connect_failures, disconnects, recoveries, checkpoints,
+        checkpoint_failures, resyncs, submit_errors;
+    int resumed;
+    int status;
+} host;
+
+/* ------------------------------------------------------------ the clock */
+
+static int64_t host_now_ns(const host *h)
+{
+    return h->clock_base_ns + (int64_t)(uv_hrtime() - h->hrtime_base);
+}
+
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ health log */
+
+static const char *severity_name(int s)
+{
+    static const char *const names[] = {"info", "warning", "error", "critical"};
+    return s >= 0 && s < 4 ? names[s] : "unknown";
+}
+
+static const char *component_name(int c)
+{
+    static const char *const names[] = {"engine", "feed",   "features", "model",
+                                        "learner", "regime", "policy",   "risk",
+                                        "supervisor", "persist"};
+    return c >= 0 && c < 10 ? names[c] : "unknown";
+}
+
+static const char *action_name(int a)
+{
+    static const char *const names[] = {"none",    "rejected", "applied", "clamped", "rolled_back",
+                                        "switched", "dropped", "halted",  "degraded"};
+    return a >= 0 && a < 9 ? names[a] : "unknown";
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    cJSON *str = cJSON_CreateString(s ? s : "");
+    char *text = str ? cJSON_PrintUnformatted(str) : NULL;
+    fputs(text ? text : "\"\"", f);
+    free(text);
+    cJSON_Delete(str);
+}
+
+/* The library's health events: called inside the API call that raised
+ * them, on this thread. */
+static void on_health(const cscalp_health_event *e, void *user)
+{
+    host *h = user;
+    fprintf(h->health_log,
+            "{\"wall_ns\":%" PRId64 ",\"ts_ns\":%" PRId64
+            ",\"source\":\"engine\",\"severity\":\"%s\",\"component\":\"%s\",\"event\":%d,"
+            "\"error\":\"%s\",\"action\":\"%s\",\"message\":",
+            wall_ns(), e->ts_ns, severity_name(e->severity), component_name(e->component),
+            (int)e->event, e->error ? cscalp_error_name(e->error) : "", action_name(e->action));
+    json_string(h->health_log, e->message);
+    fputs("}\n", h->health_log);
+    fflush(h->health_log);
+}
+
+/* The host's own events (connection, checkpoints, resume), in the same
+ * log; `event` is a name, not a library code. */
+static void host_event(host *h, const char *severity, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void host_event(host *h, const char *severity, const char *event, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(h->health_log,
+            "{\"wall_ns\":%" PRId64 ",\"ts_ns\":%" PRId64
+            ",\"source\":\"host\",\"severity\":\"%s\",\"event\":\"%s\",\"message\":",
+            wall_ns(), host_now_ns(h), severity, event);
+    json_string(h->health_log, msg);
+    fputs("}\n", h->health_log);
+    fflush(h->health_log);
+}
+
+/* ------------------------------------------------------------ orders */
+
+static void note_open(host *h, const cscalp_intent *it)
+{
+    if (h->n_open < MAX_OPEN_IDS) {
+        h->open[h->n_open].client_id = it->client_id;
+        h->open[h->n_open].remaining = it->quantity;
+        h->n_open++;
+    }
+}
+
+/* The host's table follows the update: an order leaves it when it is
+ * closed (rejected, cancelled, expired, or filled in full). */
+static void note_update(host *h, const cscalp_order_update *u)
+{
+    for (size_t i = 0; i < h->n_open; i++) {
+        if (h->open[i].client_id != u->client_id)
+            continue;
+        if (u->type == CSCALP_UPDATE_FILL)
+            h->open[i].remaining -= u->fill_quantity;
+        const int closed = u->type == CSCALP_UPDATE_REJECTED ||
+                           u->type == CSCALP_UPDATE_CANCELLED ||
+                           u->type == CSCALP_UPDATE_EXPIRED ||
+                           h->open[i].remaining <= 1e-9 * fabs(u->fill_quantity);
+        if (closed)
+            h->open[i] = h->open[--h->n_open];
+        return;
+    }
+}
+
+/* An update to the engine, and to the host's order table. */
+static void apply_update(host *h, const cscalp_order_update *u)
+{
+    h->updates++;
+    if (cscalp_on_order(h->engine, u) != CSCALP_OK)
+        h->update_errors++; /* counted and reported by the engine */
+    else
+        note_update(h, u);
+}
+
+static const char *side_name(int side)
+{
+    return side == CSCALP_SIDE_BUY ? "buy" : "sell";
+}
+
+static const char *type_name(int type)
+{
+    return type == CSCALP_ORDER_POST_ONLY ? "post_only"
+           : type == CSCALP_ORDER_MARKET  ? "market"
+                                          : "limit";
+}
+
+static const char *tif_name(int tif)
+{
+    return tif == CSCALP_TIF_IOC ? "ioc" : tif == CSCALP_TIF_GTX ? "gtx" : "gtc";
+}
+
+static void write_intent(host *h, const cscalp_intent *it)
+{
+    if (it->kind == CSCALP_INTENT_CANCEL) {
+        fprintf(h->intents_out,
+                "{\"kind\":\"cancel\",\"client_id\":%" PRIu64 ",\"ts_ns\":%" PRId64
+                ",\"reason\":%d}\n",
+                it->client_id, it->ts_ns, (int)it->reason);
+    } else {
+        fprintf(h->intents_out,
+                "{\"kind\":\"new\",\"client_id\":%" PRIu64 ",\"ts_ns\":%" PRId64
+                ",\"side\":\"%s\",\"type\":\"%s\",\"time_in_force\":\"%s\",\"price\":%.17g,"
+                "\"quantity\":%.17g,\"reduce_only\":%s,\"needs_confirmation\":%s,\"reason\":%d,"
+                "\"edge_bps\":%.6g}\n",
+                it->client_id, it->ts_ns, side_name(it->side), type_name(it->type),
+                tif_name(it->time_in_force), it->price, it->quantity,
+                (it->flags & CSCALP_INTENT_REDUCE_ONLY) ? "true" : "false",
+                (it->flags & CSCALP_INTENT_NEEDS_CONFIRMATION) ? "true" : "false",
+                (int)it->reason, it->edge_bps);
+    }
+    if (fflush(h->intents_out) != 0 && h->status == 0) {
+        host_event(h, "error", "intents_out_failed", "%s", strerror(errno));
+        h->status = EXIT_IO;
+    }
+}
+
+/* An intent to the paper venue; one it cannot take comes back rejected,
+ * so the engine never waits for an answer that will not come. */
+static void submit_paper(host *h, const cscalp_intent *it, int64_t now)
+{
+    if (cscalp_sim_venue_submit(h->venue, it) == CSCALP_OK || it->kind != CSCALP_INTENT_NEW)
+        return;
+    h->submit_errors++;
+    cscalp_order_update rej;
+    memset(&rej, 0, sizeof rej);
+    rej.size = sizeof rej;
+    rej.type = CSCALP_UPDATE_REJECTED;
+    rej.client_id = it->client_id;
+    rej.ts_ns = now;
+    rej.text = "the paper venue refused the order";
+    apply_update(h, &rej);
+}
+
+/* After every call that can queue intents: send them, bring the venue's
+ * updates back, until neither side has more. */
+static void exchange(host *h)
+{
+    const int64_t now = host_now_ns(h);
+    for (int round = 0; round < 16; round++) {
+        cscalp_intent its[BATCH];
+        its[0].size = sizeof its[0];
+        int n = cscalp_poll_intents(h->engine, its, BATCH);
+        int moved = n > 0;
+        for (int i = 0; i < n; i++) {
+            if (its[i].kind == CSCALP_INTENT_NEW) {
+                h->intents_new++;
+                note_open(h, &its[i]);
+            } else {
+                h->intents_cancel++;
+            }
+            if (h->venue)
+                submit_paper(h, &its[i], now);
+            else
+                write_intent(h, &its[i]);
+        }
+        if (h->venue) {
+            cscalp_order_update us[BATCH];
+            us[0].size = sizeof us[0];
+            n = cscalp_sim_venue_poll(h->venue, now, us, BATCH);
+            moved |= n > 0;
+            for (int i = 0; i < n; i++)
+                apply_update(h, &us[i]);
+            cscalp_sim_venue_account acc;
+            acc.size = sizeof acc;
+            cscalp_sim_venue_get_account(h->venue, &acc);
+            if (acc.liquidations_reported != h->venue_liquidations) {
+                /* The venue closed the position: the account stream says
+                 * so, and the engine takes the venue's word. */
+                h->venue_liquidations = acc.liquidations_reported;
+                cscalp_set_position(h->engine, acc.position_reported, acc.entry_reported);
+                h->resyncs++;
+                moved = 1;
+            }
+        }
+        if (!moved)
+            break;
+    }
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+static char *sidecar_path(const char *checkpoint)
+{
+    static const char suffix[] = ".orders.json";
+    char *p = malloc(strlen(checkpoint) + sizeof suffix);
+    if (p)
+        sprintf(p, "%s%s", checkpoint, suffix);
+    return p;
+}
+
+/* The orders the checkpoint's engine holds open, beside it: the library
+ * has no call to list them, and after a restart the host must report each
+ * one's fate. Written first, so a checkpoint never has an older sidecar. */
+static int save_sidecar(host *h)
+{
+    char *path = sidecar_path(h->a->checkpoint);
+    if (path == NULL)
+        return -1;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    int ok = f != NULL;
+    if (ok) {
+        fprintf(f, "{\"mode\":\"%s\",\"open_client_ids\":[", h->venue ? "paper" : "router");
+        for (size_t i = 0; i < h->n_open; i++)
+            fprintf(f, "%s%" PRIu64, i ? "," : "", h->open[i].client_id);
+        fputs("]}\n", f);
+        ok = fflush(f) == 0;
+        ok = (fclose(f) == 0) && ok;
+        ok = ok && rename(tmp, path) == 0;
+        if (!ok)
+            remove(tmp);
+    }
+    free(path);
+    return ok ? 0 : -1;
+}
+
+/* The engine's statistics into --stats, replaced whole (write, rename). */
+static void write_stats(host *h)
+{
+    if (h->a->stats_out == NULL)
+        return;
+    size_t need = 0;
+    cscalp_stats_json(h->engine, NULL, 0, &need);
+    char *buf = malloc(need + 1);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", h->a->stats_out);
+    FILE *f = buf && cscalp_stats_json(h->engine, buf, need + 1, NULL) == CSCALP_OK
+                  ? fopen(tmp, "w")
+                  : NULL;
+    int ok = f != NULL && fputs(buf, f) >= 0 && fputc('\n', f) != EOF;
+    if (f)
+        ok = (fclose(f) == 0) && ok;
+    ok = ok && rename(tmp, h->a->stats_out) == 0;
+    if (!ok)
+        host_event(h, "warning", "stats_failed", "--stats %s: %s", h->a->stats_out,
+                   strerror(errno));
+    free(buf);
+}
+
+static int checkpoint(host *h, const char *why)
+{
+    write_stats(h);
+    if (h->a->checkpoint == NULL)
+        return 0;
+    const uint64_t t0 = uv_hrtime();
+    if (save_sidecar(h) != 0 || cscalp_save(h->engine, h->a->checkpoint) != CSCALP_OK) {
+        /* The engine raised CHECKPOINT_FAILED itself when it was the save;
+         * the previous checkpoint is still in place either way. */
+        h->checkpoint_failures++;
+        host_event(h, "error", "checkpoint_failed", "%s (%s): %s", h->a->checkpoint, why,
+                   cscalp_last_error(h->engine));
+        return -1;
+    }
+    h->checkpoints++;
+    host_event(h, "info", "checkpoint_saved", "%s (%s) in %.1f ms", h->a->checkpoint, why,
+               (double)(uv_hrtime() - t0) / 1e6);
+    return 0;
+}
+
+/* After a resume: the orders open at the checkpoint. A paper venue starts
+ * empty and flat, so they are cancelled and the position is zero; a router
+ * is asked to report them (a "resume" line) and answers with updates. */
+static void settle_resumed_orders(host *h)
+{
+    char *path = sidecar_path(h->a->checkpoint);
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    free(path);
+    char text[65536];
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = '\0';
+    cJSON *root = cJSON_Parse(text);
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(root, "open_client_ids");
+    size_t count = 0;
+    if (h->venue) {
+        const cJSON *id;
+        cJSON_ArrayForEach(id, ids) {
+            if (!cJSON_IsNumber(id) || id->valuedouble < 1)
+                continue;
+            cscalp_order_update u;
+            memset(&u, 0, sizeof u);
+            u.size = sizeof u;
+            u.type = CSCALP_UPDATE_CANCELLED;
+            u.client_id = (uint64_t)id->valuedouble;
+            u.ts_ns = host_now_ns(h);
+            u.text = "the paper venue restarted";
+            cscalp_on_order(h->engine, &u); /* one already closed: refused, harmless */
+            count++;
+        }
+        cscalp_set_position(h->engine, 0.0, 0.0);
+    } else {
+        char *list = ids ? cJSON_PrintUnformatted(ids) : NULL;
+        cscalp_position p;
+        p.size = sizeof p;
+        cscalp_get_position(h->engine, &p);
+        fprintf(h->intents_out,
+                "{\"kind\":\"resume\",\"open_client_ids\":%s,\"position\":%.17g,"
+                "\"entry_price\":%.17g}\n",
+                list ? list : "[]", p.position, p.entry_price);
+        fflush(h->intents_out);
+        count = ids ? (size_t)cJSON_GetArraySize(ids) : 0;
+        free(list);
+    }
+    cJSON_Delete(root);
+    host_event(h, "info", "orders_settled",
+               "%zu orders open at the checkpoint %s", count,
+               h->venue ? "cancelled, position set flat (new paper account)"
+                        : "sent to the router to report");
+}
+
+/* ------------------------------------------------------------ market data */
+
+/* Host time on the event; the funding settlement time moves with it, so
+ * "the next settlement is in 3 h" stays true. */
+static void stamp(bcap_event *ev, int64_t now)
+{
+    const int64_t recorded = bcap_event_ts(ev);
+    switch (ev->kind) {
+    case CSCALP_KIND_TRADE:
+        ev->trade.ts_ns = now;
+        break;
+    case CSCALP_KIND_QUOTE:
+        ev->quote.ts_ns = now;
+        break;
+    case CSCALP_KIND_BOOK:
+        ev->book.ts_ns = now;
+        break;
+    default:
+        if (ev->funding.next_funding_ts_ns > 0)
+            ev->funding.next_funding_ts_ns += now - recorded;
+        ev->funding.ts_ns = now;
+        break;
+    }
+}
+
+/* Data flows again after an outage: trading resumes at the host's level. */
+static void feed_recovered(host *h)
+{
+    h->feed_up = 1;
+    h->backoff_ms = h->a->reconnect_min_ms;
+    if (h->down_since_ns == 0)
+        return;
+    const double outage_ms = (double)(host_now_ns(h) - h->down_since_ns) / 1e6;
+    const int first = h->connects == 1 && h->disconnects == 0;
+    h->down_since_ns = 0;
+    if (!first)
+        h->recoveries++;
+    const int rc = cscalp_set_autonomy(h->engine, h->wanted_autonomy);
+    /* A refusal (the kill switch is tripped: an operator re-arms it) leaves
+     * the engine at MANUAL; the engine's own event says why. */
+    host_event(h, rc == CSCALP_OK ? "info" : "error", first ? "feed_started" : "feed_recovered",
+               "data flows %s %.0f ms; autonomy %d %s", first ? "after" : "again after",
+               outage_ms, h->wanted_autonomy,
+               rc == CSCALP_OK ? "set" : cscalp_error_name(rc));
+    exchange(h);
+}
+
+static void on_feed_line(host *h, const char *line, size_t len)
+{
+    h->lines++;
+    bcap_event ev;
+    const int rc = bcap_feed_line(h->feed, line, len, &ev);
+    if (rc < 0) {
+        host_event(h, "error", "feed_reader_failed", "%s", bcap_last_error(h->feed));
+        h->status = EXIT_IO;
+        return;
+    }
+    if (rc == 0)
+        return; /* no event: another kind, a diff while out of sync, or a bad line (counted) */
+    const int64_t now = host_now_ns(h);
+    stamp(&ev, now);
+    if (bcap_push(h->engine, &ev) != CSCALP_OK) {
+        h->refused++; /* counted per reason and reported by the engine */
+        return;
+    }
+    h->events++;
+    if (h->venue && bcap_push_venue(h->venue, &ev) != CSCALP_OK)
+        h->submit_errors++;
+    if (!h->feed_up)
+        feed_recovered(h);
+    exchange(h);
+}
+
+/* Append bytes; `on_line` for each complete line (without its '\n'). A
+ * line longer than the buffer's max is dropped whole and counted. */
+static int line_buf_feed(line_buf *b, const char *data, size_t n, host *h,
+                         void (*on_line)(host *, const char *, size_t))
+{
+    for (size_t i = 0; i < n;) {
+        const char *nl = memchr(data + i, '\n', n - i);
+        const size_t take = (nl ? (size_t)(nl - (data + i)) : n - i);
+        if (!b->overlong) {
+            if (b->len + take > b->max) {
+                b->overlong = 1;
+                b->len = 0;
+            } else {
+                if (b->len + take + 1 > b->cap) {
+                    size_t cap = b->cap ? b->cap : 4096;
+                    while (cap < b->len + take + 1)
+                        cap *= 2;
+                    char *grown = realloc(b->buf, cap);
+                    if (grown == NULL)
+                        return -1;
+                    b->buf = grown;
+                    b->cap = cap;
+                }
+                memcpy(b->buf + b->len, data + i, take);
+                b->len += take;
+            }
+        }
+        i += take;
+        if (nl) {
+            if (b->overlong)
+                b->dropped++;
+            else
+                on_line(h, b->buf, b->len);
+            b->len = 0;
+            b->overlong = 0;
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ connection */
+
+static void schedule_reconnect(host *h);
+static void start_connect(host *h);
+
+static void alloc_chunk(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    host *h = handle->data;
+    *buf = uv_buf_init(h->read_chunk, sizeof h->read_chunk);
+}
+
+static void on_tcp_closed(uv_handle_t *handle)
+{
+    host *h = handle->data;
+    h->tcp_open = 0;
+    if (!h->stopping)
+        schedule_reconnect(h);
+}
+
+/* The connection is gone: no data means no trading until it is back. */
+static void feed_down(host *h, const char *why)
+{
+    if (h->down_since_ns == 0)
+        h->down_since_ns = host_now_ns(h);
+    h->feed_up = 0;
+    h->disconnects++;
+    bcap_stream_broken(h->feed);
+    h->feed_lines.len = 0; /* a half line from the old connection is no line */
+    h->feed_lines.overlong = 0;
+    const int was = cscalp_get_autonomy(h->engine);
+    if (was > CSCALP_AUTONOMY_MANUAL)
+        cscalp_set_autonomy(h->engine, CSCALP_AUTONOMY_MANUAL); /* cancels working orders */
+    host_event(h, "warning", "feed_disconnected",
+               "%s; book cleared until the next snapshot, autonomy %d -> MANUAL until data flows",
+               why, was);
+    exchange(h);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    host *h = stream->data;
+    if (nread > 0) {
+        if (line_buf_feed(&h->feed_lines, buf->base, (size_t)nread, h, on_feed_line) != 0) {
+            host_event(h, "error", "out_of_memory", "assembling a market-data line");
+            h->status = EXIT_IO;
+        }
+        return;
+    }
+    if (nread == 0)
+        return; /* EAGAIN */
+    char why[128];
+    snprintf(why, sizeof why, "%s", nread == UV_EOF ? "the server closed the connection"
+                                                     : uv_strerror((int)nread));
+    uv_read_stop(stream);
+    feed_down(h, why);
+    if (!uv_is_closing((uv_handle_t *)&h->tcp))
+        uv_close((uv_handle_t *)&h->tcp, on_tcp_closed);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    host *h = req->data;
+    if (h->stopping) {
+        if (!uv_is_closing((uv_handle_t *)&h->tcp))
+            uv_close((uv_handle_t *)&h->tcp, on_tcp_closed);
+        return;
+    }
+    if (status < 0) {
+        h->connect_failures++;
+        host_event(h, "warning", "connect_failed", "%s:%d: %s; next try in %" PRIu64 " ms",
+                   h->a->host, h->a->port, uv_strerror(status), h->backoff_ms);
+        uv_close((uv_handle_t *)&h->tcp, on_tcp_closed);
+        return;
+    }
+    h->connects++;
+    host_event(h, "info", "connected", "%s:%d (connection %" PRIu64 ")", h->a->host, h->a->port,
+               h->connects);
+    uv_read_start((uv_stream_t *)&h->tcp, alloc_chunk, on_read);
+}
+
+static void start_connect(host *h)
+{
+    uv_tcp_init(h->loop, &h->tcp);
+    h->tcp.data = h;
+    h->tcp_open = 1;
+    h->connect_req.data = h;
+    uv_tcp_nodelay(&h->tcp, 1);
+    const int rc = uv_tcp_connect(&h->connect_req, &h->tcp, (const struct sockaddr *)&h->addr,
+                                  on_connect);
+    if (rc != 0) {
+        h->connect_failures++;
+        host_event(h, "warning", "connect_failed", "%s:%d: %s", h->a->host, h->a->port,
+                   uv_strerror(rc));
+        uv_close((uv_handle_t *)&h->tcp, on_tcp_closed);
+    }
+}
+
+static void on_reconnect_timer(uv_timer_t *t)
+{
+    host *h = t->data;
+    if (!h->stopping)
+        start_connect(h);
+}
+
+/* Exponential back-off with jitter (so a fleet of hosts does not reconnect
+ * in step): the delay doubles up to --reconnect-max-ms and is drawn in
+ * [delay/2, delay]; it starts again from --reconnect-min-ms once data flows. */
+static void schedule_reconnect(host *h)
+{
+    h->rng = h->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    const uint64_t half = h->backoff_ms / 2;
+    const uint64_t delay = half + (half ? (h->rng >> 33) % (half + 1) : 0);
+    uv_timer_start(&h->reconnect_timer, on_reconnect_timer, delay, 0);
+    host_event(h, "info", "reconnect_scheduled", "in %" PRIu64 " ms", delay);
+    h->backoff_ms = h->backoff_ms * 2 > h->a->reconnect_max_ms ? h->a->reconnect_max_ms
+                                                               : h->backoff_ms * 2;
+}
+
+/* ------------------------------------------------------------ router updates */
+
+static int update_type_of(const char *s)
+{
+    static const struct {
+        const char *name;
+        int type;
+    } types[] = {{"ack", CSCALP_UPDATE_ACK},
+                 {"rejected", CSCALP_UPDATE_REJECTED},
+                 {"fill", CSCALP_UPDATE_FILL},
+                 {"cancelled", CSCALP_UPDATE_CANCELLED},
+                 {"expired", CSCALP_UPDATE_EXPIRED}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(s, types[i].name) == 0)
+            return types[i].type;
+    return 0;
+}
+
+static double number_or(const cJSON *o, const char *key, double otherwise)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : otherwise;
+}
+
+/* One line from the router: an order update, or {"type":"position",...}
+ * after it reconciled with the exchange. A bad line names its field in the
+ * health log and changes nothing. */
+static void on_update_line(host *h, const char *line, size_t len)
+{
+    if (len == 0)
+        return;
+    cJSON *o = cJSON_ParseWithLength(line, len);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+    const char *bad = NULL;
+    if (!cJSON_IsObject(o))
+        bad = "not a JSON object";
+    else if (!cJSON_IsString(type))
+        bad = "type: missing";
+    else if (strcmp(type->valuestring, "position") == 0) {
+        const double pos = number_or(o, "position", NAN), entry = number_or(o, "entry_price", 0);
+        if (!isfinite(pos))
+            bad = "position: missing or not a number";
+        else if (cscalp_set_position(h->engine, pos, entry) != CSCALP_OK)
+            bad = cscalp_last_error(h->engine);
+    } else if (update_type_of(type->valuestring) == 0) {
+        bad = "type: not ack, rejected, fill, cancelled, expired or position";
+    } else {
+        const double id = number_or(o, "client_id", -1);
+        if (!(id >= 1 && id <= 9007199254740992.0)) {
+            bad = "client_id: missing or not a positive integer";
+        } else {
+            const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text");
+            const cJSON *liq = cJSON_GetObjectItemCaseSensitive(o, "liquidity");
+            cscalp_order_update u;
+            memset(&u, 0, sizeof u);
+            u.size = sizeof u;
+            u.type = update_type_of(type->valuestring);
+            u.client_id = (uint64_t)id;
+            u.ts_ns = (int64_t)number_or(o, "ts_ns", (double)host_now_ns(h));
+            u.fill_id = (uint64_t)number_or(o, "fill_id", 0);
+            u.fill_price = number_or(o, "fill_price", 0);
+            u.fill_quantity = number_or(o, "fill_quantity", 0);
+            u.fee = number_or(o, "fee", 0);
+            u.liquidity = cJSON_IsString(liq) ? (strcmp(liq->valuestring, "maker") == 0   ? 1
+                                                 : strcmp(liq->valuestring, "taker") == 0 ? 2
+                                                                                          : 0)
+                                              : 0;
+            u.text = cJSON_IsString(text) ? text->valuestring : NULL;
+            apply_update(h, &u); /* a refusal names its field in the engine's event */
+        }
+    }
+    if (bad) {
+        h->update_errors++;
+        host_event(h, "warning", "update_refused", "--updates-in line %.*s: %s",
+                   (int)(len > 120 ? 120 : len), line, bad);
+    }
+    cJSON_Delete(o);
+    exchange(h);
+}
+
+static void on_updates_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    host *h = stream->data;
+    if (nread > 0) {
+        line_buf_feed(&h->update_lines, buf->base, (size_t)nread, h, on_update_line);
+        return;
+    }
+    if (nread < 0) {
+        host_event(h, nread == UV_EOF ? "info" : "error", "updates_closed", "--updates-in: %s",
+                   nread == UV_EOF ? "end of input" : uv_strerror((int)nread));
+        uv_close((uv_handle_t *)stream, NULL);
+        h->updates_open = 0;
+    }
+}
+
+/* ------------------------------------------------------------ timers, stop */
+
+static void on_tick(uv_timer_t *t)
+{
+    host *h = t->data;
+    const int64_t now = host_now_ns(h);
+    cscalp_tick(h->engine, now); /* time-decayed features, time-outs, the decision grid */
+    if (h->venue)
+        cscalp_sim_venue_advance(h->venue, now);
+    exchange(h);
+}
+
+static void on_checkpoint_timer(uv_timer_t *t)
+{
+    checkpoint(t->data, "interval");
+}
+
+static void close_handle(uv_handle_t *handle)
+{
+    if (!uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+static void stop_host(host *h, const char *why)
+{
+    if (h->stopping)
+        return;
+    h->stopping = 1;
+    host_event(h, "info", "stopping", "%s", why);
+    if (checkpoint(h, why) != 0 && h->status == 0)
+        h->status = EXIT_IO;
+    close_handle((uv_handle_t *)&h->tick_timer);
+    close_handle((uv_handle_t *)&h->checkpoint_timer);
+    close_handle((uv_handle_t *)&h->reconnect_timer);
+    close_handle((uv_handle_t *)&h->stop_timer);
+    close_handle((uv_handle_t *)&h->sigint);
+    close_handle((uv_handle_t *)&h->sigterm);
+    if (h->tcp_open)
+        close_handle((uv_handle_t *)&h->tcp);
+    if (h->updates_open)
+        close_handle((uv_handle_t *)&h->updates_pipe);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    stop_host(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+    stop_host(t->data, "--duration-s elapsed");
+}
+
+/* ------------------------------------------------------------ start-up */
+
+static int usage(FILE *out, int status)
+{
+    fprintf(out,
+            "usage: cscalp-live --connect HOST:PORT [--config FILE|JSON] [--checkpoint PATH]\n"
+            "                   [--checkpoint-every-s S] [--intents-out FILE|-]\n"
+            "                   [--updates-in FILE|-] [--health-log FILE] [--autonomy LEVEL]\n"
+            "                   [--tick-ms MS] [--reconnect-min-ms MS] [--reconnect-max-ms MS]\n"
+            "                   [--duration-s S] [--levels N] [--stats FILE]\n"
+            "  --connect HOST:PORT  market data: Binance capture lines over TCP (IPv4)\n"
+            "  --config       engine configuration (docs/config.md) as a file or a JSON\n"
+            "                 text (over {\"learn\":{\"mode\":\"async\"},\"policy\":\n"
+            "                 {\"decide_interval_ms\":250}}), plus a \"venue\" object for the\n"
+            "                 paper venue (docs/sim.md):\n" HOST_CONFIG_VENUE_KEYS "\n"
+            "                 On a resume the keys are applied with cscalp_configure.\n"
+            "  --checkpoint PATH  resume from PATH when it exists; save to it every\n"
+            "                 --checkpoint-every-s (default 60; 0 only at exit) and on\n"
+            "                 SIGINT/SIGTERM; open orders go to PATH.orders.json\n"
+            "  --intents-out FILE|-  write intents as JSON lines for a router instead of\n"
+            "                 trading on the paper venue (docs/live.md)\n"
+            "  --updates-in FILE|-   the router's order updates as JSON lines (a pipe or FIFO)\n"
+            "  --health-log FILE  health events as JSON lines (default stderr)\n"
+            "  --stats FILE   the engine's statistics (docs/stats.md), rewritten at every\n"
+            "                 checkpoint and at exit\n"
+            "  --autonomy LEVEL   manual, assisted, autonomous or evolving (default\n"
+            "                 autonomous on the paper venue, assisted with --intents-out)\n"
+            "  --tick-ms MS   cscalp_tick period (default 100)\n"
+            "  --reconnect-min-ms MS, --reconnect-max-ms MS  back-off (100, 5000)\n"
+            "  --duration-s S stop after S seconds (default: at SIGINT or SIGTERM)\n"
+            "  --levels N     book levels a side (default 10)\n");
+    return status;
+}
+
+static int bad_arg(const char *what)
+{
+    fprintf(stderr, "cscalp-live: %s\n", what);
+    return usage(stderr, EXIT_USAGE);
+}
+
+static int parse_number(const char *s, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    const double v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->checkpoint_every_s = 60;
+    a->autonomy = -1;
+    a->tick_ms = 100;
+    a->reconnect_min_ms = 100;
+    a->reconnect_max_ms = 5000;
+    a->levels = BCAP_DEFAULT_BOOK_LEVELS;
+    static char host_buf[256];
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0)
+            return usage(stdout, -1);
+        if (i + 1 >= argc)
+            return bad_arg(o[0] == '-' ? "an option needs a value" : "unexpected argument");
+        const char *v = argv[++i];
+        double x = 0;
+        if (strcmp(o, "--connect") == 0) {
+            const char *colon = strrchr(v, ':');
+            if (colon == NULL || colon == v || (size_t)(colon - v) >= sizeof host_buf ||
+                parse_number(colon + 1, 1, 65535, &x) != 0)
+                return bad_arg("--connect: expected HOST:PORT");
+            memcpy(host_buf, v, (size_t)(colon - v));
+            host_buf[colon - v] = '\0';
+            a->host = host_buf;
+            a->port = (int)x;
+        } else if (strcmp(o, "--config") == 0) {
+            a->config = v;
+        } else if (strcmp(o, "--checkpoint") == 0) {
+            a->checkpoint = v;
+        } else if (strcmp(o, "--checkpoint-every-s") == 0) {
+            if (parse_number(v, 0, 86400, &a->checkpoint_every_s) != 0)
+                return bad_arg("--checkpoint-every-s: expected 0..86400");
+        } else if (strcmp(o, "--intents-out") == 0) {
+            a->intents_out = v;
+        } else if (strcmp(o, "--updates-in") == 0) {
+            a->updates_in = v;
+        } else if (strcmp(o, "--stats") == 0) {
+            a->stats_out = v;
+        } else if (strcmp(o, "--health-log") == 0) {
+            a->health_log = v;
+        } else if (strcmp(o, "--autonomy") == 0) {
+            static const char *const levels[] = {"manual", "assisted", "autonomous", "evolving"};
+            for (int k = 0; k < 4; k++)
+                if (strcmp(v, levels[k]) == 0)
+                    a->autonomy = k;
+            if (a->autonomy < 0)
+                return bad_arg("--autonomy: expected manual, assisted, autonomous or evolving");
+        } else if (strcmp(o, "--tick-ms") == 0) {
+            if (parse_number(v, 1, 60000, &x) != 0)
+                return bad_arg("--tick-ms: expected 1..60000");
+            a->tick_ms = (unsigned int)x;
+        } else if (strcmp(o, "--reconnect-min-ms") == 0) {
+            if (parse_number(v, 1, 600000, &x) != 0)
+                return bad_arg("--reconnect-min-ms: expected 1..600000");
+            a->reconnect_min_ms = (unsigned int)x;
+        } else if (strcmp(o, "--reconnect-max-ms") == 0) {
+            if (parse_number(v, 1, 600000, &x) != 0)
+                return bad_arg("--reconnect-max-ms: expected 1..600000");
+            a->reconnect_max_ms = (unsigned int)x;
+        } else if (strcmp(o, "--duration-s") == 0) {
+            if (parse_number(v, 0, 1e7, &a->duration_s) != 0)
+                return bad_arg("--duration-s: expected 0..1e7");
+        } else if (strcmp(o, "--levels") == 0) {
+            if (parse_number(v, 1, CSCALP_BOOK_MAX_LEVELS, &x) != 0)
+                return bad_arg("--levels: expected 1..50");
+            a->levels = (unsigned int)x;
+        } else {
+            return bad_arg("unknown option");
+        }
+    }
+    if (a->host == NULL)
+        return bad_arg("--connect HOST:PORT is required");
+    if (a->updates_in && !a->intents_out)
+        return bad_arg("--updates-in needs --intents-out (the paper venue makes its own)");
+    if (a->reconnect_min_ms > a->reconnect_max_ms)
+        return bad_arg("--reconnect-min-ms is above --reconnect-max-ms");
+    if (a->autonomy < 0)
+        a->autonomy = a->intents_out ? CSCALP_AUTONOMY_ASSISTED : CSCALP_AUTONOMY_AUTONOMOUS;
+    return 0;
+}
+
+/* The engine: resumed from the checkpoint when there is one (the --config
+ * keys then applied as a patch), else opened from the configuration. */
+static int open_engine(host *h, cscalp_sim_venue_config *vc)
+{
+    const args *a = h->a;
+    char *engine_json = NULL;
+    int rc = host_config_build("cscalp-live", base_engine_config, a->config, -1, &engine_json, vc);
+    if (rc != HOST_CONFIG_OK)
+        return rc == HOST_CONFIG_EIO ? EXIT_IO : EXIT_USAGE;
+    char err[512] = "";
+    FILE *probe = a->checkpoint ? fopen(a->checkpoint, "rb") : NULL;
+    if (probe) {
+        fclose(probe);
+        free(engine_json);
+        rc = cscalp_open_checkpoint(&h->engine, a->checkpoint, NULL, err, sizeof err);
+        if (rc != CSCALP_OK) {
+            /* Never trade from a state we cannot vouch for: the operator
+             * decides (move the file away to start fresh). */
+            fprintf(stderr, "cscalp-live: %s: %s (%s)\n", a->checkpoint, err,
+                    cscalp_error_name(rc));
+            return EXIT_IO;
+        }
+        h->resumed = 1;
+        char *patch = host_config_patch("cscalp-live", a->config, &rc);
+        if (patch && cscalp_configure(h->engine, patch) != CSCALP_OK) {
+            fprintf(stderr, "cscalp-live: --config on the resumed engine: %s\n",
+                    cscalp_last_error(h->engine));
+            free(patch);
+            return EXIT_USAGE;
+        }
+        free(patch);
+        return 0;
+    }
+    rc = cscalp_open(&h->engine, engine_json);
+    free(engine_json);
+    if (rc != CSCALP_OK) {
+        fprintf(stderr, "cscalp-live: configuration: %s\n",
+                h->engine ? cscalp_last_error(h->engine) : cscalp_strerror(rc));
+        cscalp_close(h->engine);
+        h->engine = NULL;
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int open_outputs(host *h)
+{
+    const args *a = h->a;
+    h->health_log = stderr;
+    if (a->health_log && (h->health_log = fopen(a->health_log, "a")) == NULL) {
+        fprintf(stderr, "cscalp-live: --health-log %s: %s\n", a->health_log, strerror(errno));
+        h->health_log = stderr;
+        return EXIT_IO;
+    }
+    if (a->intents_out) {
+        h->intents_out = strcmp(a->intents_out, "-") == 0 ? stdout : fopen(a->intents_out, "a");
+        if (h->intents_out == NULL) {
+            fprintf(stderr, "cscalp-live: --intents-out %s: %s\n", a->intents_out,
+                    strerror(errno));
+            return EXIT_IO;
+        }
+    }
+    if (a->updates_in) {
+        const int fd = strcmp(a->updates_in, "-") == 0 ? 0 : open(a->updates_in, O_RDONLY | O_NONBLOCK);
+        if (fd < 0 || uv_pipe_init(h->loop, &h->updates_pipe, 0) != 0 ||
+            uv_pipe_open(&h->updates_pipe, fd) != 0) {
+            fprintf(stderr, "cscalp-live: --updates-in %s: not a readable pipe or FIFO\n",
+                    a->updates_in);
+            return EXIT_IO;
+        }
+        h->updates_pipe.data = h;
+        h->updates_open = 1;
+        uv_read_start((uv_stream_t *)&h->updates_pipe, alloc_chunk, on_updates_read);
+    }
+    return 0;
+}
+
+static void print_summary(host *h)
+{
+    const bcap_counters *c = bcap_get_counters(h->feed);
+    cscalp_position p;
+    p.size = sizeof p;
+    cscalp_get_position(h->engine, &p);
+    fprintf(stderr,
+            "cscalp-live: {\"resumed\":%s,\"lines\":%" PRIu64 ",\"events\":%" PRIu64
+            ",\"refused\":%" PRIu64 ",\"intents_new\":%" PRIu64 ",\"intents_cancel\":%" PRIu64
+            ",\"updates\":%" PRIu64 ",\"update_errors\":%" PRIu64 ",\"connects\":%" PRIu64
+            ",\"connect_failures\":%" PRIu64 ",\"disconnects\":%" PRIu64
+            ",\"recoveries\":%" PRIu64 ",\"checkpoints\":%" PRIu64
+            ",\"checkpoint_failures\":%" PRIu64 ",\"book_gaps\":%" PRIu64
+            ",\"book_resyncs\":%" PRIu64 ",\"parse_errors\":%" PRIu64 ",\"position\":%.17g"
+            ",\"fills\":%" PRIu64 ",\"equity\":%.10g",
+            h->resumed ? "true" : "false", h->lines, h->events, h->refused, h->intents_new,
+            h->intents_cancel, h->updates, h->update_errors, h->connects, h->connect_failures,
+            h->disconnects, h->recoveries, h->checkpoints, h->checkpoint_failures, c->gaps,
+            c->resyncs, c->parse_errors, p.position, p.fills, p.equity);
+    if (h->venue) {
+        cscalp_sim_venue_account acc;
+        acc.size = sizeof acc;
+        cscalp_sim_venue_get_account(h->venue, &acc);
+        fprintf(stderr, ",\"venue_position\":%.17g,\"venue_equity\":%.10g", acc.position,
+                acc.equity);
+    }
+    fputs("}\n", stderr);
+}
+
+int main(int argc, char **argv)
+{
+    args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+
+    static host hs; /* large (the read chunk, the order table): not on the stack */
+    host *h = &hs;
+    h->a = &a;
+    h->loop = uv_default_loop();
+    h->clock_base_ns = wall_ns();
+    h->hrtime_base = uv_hrtime();
+    h->backoff_ms = a.reconnect_min_ms;
+    h->rng = (uint64_t)h->clock_base_ns | 1;
+    h->feed_lines.max = FEED_LINE_MAX;
+    h->update_lines.max = UPDATE_LINE_MAX;
+    h->wanted_autonomy = a.autonomy;
+
+    if (uv_ip4_addr(a.host, a.port, &h->addr) != 0)
+        return bad_arg("--connect: HOST must be an IPv4 address such as 127.0.0.1");
+    cscalp_sim_venue_config vc;
+    int status = open_engine(h, &vc);
+    if (status == 0)
+        status = open_outputs(h);
+    char err[512] = "";
+    bcap_options bo;
+    bcap_options_init(&bo);
+    bo.book_levels = a.levels;
+    bo.log = NULL; /* malformed lines are counted; the summary reports them */
+    if (status == 0 && bcap_open_stream(&h->feed, "feed", &bo, err, sizeof err) != BCAP_OK) {
+        fprintf(stderr, "cscalp-live: %s\n", err);
+        status = EXIT_IO;
+    }
+    if (status == 0 && !a.intents_out &&
+        cscalp_sim_venue_open(&h->venue, &vc, NULL, err, sizeof err) != CSCALP_OK) {
+        fprintf(stderr, "cscalp-live: venue: %s\n", err);
+        status = EXIT_USAGE;
+    }
+    if (status != 0) {
+        cscalp_close(h->engine);
+        bcap_close(h->feed);
+        return status;
+    }
+
+    cscalp_set_health_callback(h->engine, on_health, h); /* not in checkpoints: set each start */
+    if (h->resumed) {
+        host_event(h, "info", "resumed", "from %s", a.checkpoint);
+        settle_resumed_orders(h);
+    }
+    /* No data yet: held at MANUAL until the first event, as after an
+     * outage; the level asked for is set then. */
+    h->down_since_ns = host_now_ns(h);
+    if (cscalp_get_autonomy(h->engine) > CSCALP_AUTONOMY_MANUAL)
+        cscalp_set_autonomy(h->engine, CSCALP_AUTONOMY_MANUAL);
+
+    uv_timer_init(h->loop, &h->tick_timer);
+    uv_timer_init(h->loop, &h->checkpoint_timer);
+    uv_timer_init(h->loop, &h->reconnect_timer);
+    uv_timer_init(h->loop, &h->stop_timer);
+    uv_signal_init(h->loop, &h->sigint);
+    uv_signal_init(h->loop, &h->sigterm);
+    h->tick_timer.data = h->checkpoint_timer.data = h->reconnect_timer.data = h;
+    h->stop_timer.data = h->sigint.data = h->sigterm.data = h;
+    uv_timer_start(&h->tick_timer, on_tick, a.tick_ms, a.tick_ms);
+    if (a.checkpoint && a.checkpoint_every_s > 0) {
+        const uint64_t every = (uint64_t)(a.checkpoint_every_s * 1000);
+        uv_timer_start(&h->checkpoint_timer, on_checkpoint_timer, every, every);
+    }
+    if (a.duration_s > 0)
+        uv_timer_start(&h->stop_timer, on_stop_timer, (uint64_t)(a.duration_s * 1000), 0);
+    uv_signal_start(&h->sigint, on_signal, SIGINT);
+    uv_signal_start(&h->sigterm, on_signal, SIGTERM);
+    start_connect(h);
+
+    uv_run(h->loop, UV_RUN_DEFAULT);
+
+    print_summary(h);
+    /* The learner thread is joined and every buffer freed by cscalp_close. */
+    cscalp_close(h->engine);
+    cscalp_sim_venue_close(h->venue);
+    bcap_close(h->feed);
+    free(h->feed_lines.buf);
+    free(h->update_lines.buf);
+    uv_loop_close(h->loop);
+    if (h->intents_out && h->intents_out != stdout)
+        fclose(h->intents_out);
+    if (h->health_log != stderr)
+        fclose(h->health_log);
+    return h->status;
+}
