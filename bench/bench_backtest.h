@@ -3,8 +3,9 @@
 #ifndef CSCALP_BENCH_BACKTEST_H
 #define CSCALP_BENCH_BACKTEST_H
 
-/* Prints one JSON line per case; 0, or −1 with a message on stderr.
+/* Prints one JSON line per case (only the case named `only` unless it is
+ * NULL); 0, −1 with a message on stderr, or −2 for an unknown case name.
  * `source` names the capture in the output. */
-int bench_backtest(const char *path, const char *source);
+int bench_backtest(const char *path, const char *source, const char *only);
 
 #endif

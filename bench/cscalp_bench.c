@@ -63,7 +63,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: cscalp-bench feed [--repeat N] [CAPTURE]\n"
-            "       cscalp-bench backtest [CAPTURE]\n"
+            "       cscalp-bench backtest [--case NAME] [CAPTURE]\n"
             "       cscalp-bench infer [--calls N] [CAPTURE]\n"
             "       cscalp-bench train [--seconds S] [--backend cpu|blas] [--batch 1|256] "
             "[CAPTURE]\n"
@@ -78,6 +78,7 @@ static void usage(FILE *out)
             "  --repeat N     timed passes over the capture (default: enough for %u events)\n"
             "  --calls N      timed cscalp_infer calls (default 100000)\n"
             "  --seconds S    time per training case (default 2)\n"
+            "  --case NAME    backtest: only feed_only, infer_per_quote or learning\n"
             "Every mode prints one JSON line per case on stdout.\n",
             100000u, CSCALP_SAMPLE_CAPTURE, MIN_EVENTS);
 }
@@ -415,12 +416,23 @@ int main(int argc, char **argv)
     if (argc >= 2 && (strcmp(argv[1], "infer") == 0 || strcmp(argv[1], "train") == 0))
         return nn_main(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "backtest") == 0) {
-        if (argc > 3 || (argc == 3 && argv[2][0] == '-')) {
-            usage(stderr);
-            return 2;
+        const char *path = NULL, *only = NULL;
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--case") == 0 && i + 1 < argc) {
+                only = argv[++i];
+            } else if (argv[i][0] != '-' && path == NULL) {
+                path = argv[i];
+            } else {
+                usage(stderr);
+                return 2;
+            }
         }
-        const char *path = argc == 3 ? argv[2] : CSCALP_SAMPLE_CAPTURE;
-        return bench_backtest(path, base_name(path)) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        if (path == NULL)
+            path = CSCALP_SAMPLE_CAPTURE;
+        const int rc = bench_backtest(path, base_name(path), only);
+        if (rc == -2)
+            fprintf(stderr, "cscalp-bench: --case: feed_only, infer_per_quote or learning\n");
+        return rc == 0 ? EXIT_SUCCESS : rc == -2 ? 2 : EXIT_FAILURE;
     }
     const char *path = NULL;
     size_t repeat = 0;

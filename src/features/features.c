@@ -62,7 +62,7 @@ void cscalp_features_init(cscalp_feature_state *f, int64_t norm_interval_ns,
 {
     memset(f, 0, sizeof *f);
     cscalp_normalizer_init(&f->norm, CSCALP_FEATURE_COUNT, f->norm_mean,
-                           f->norm_var, 0.0, z_clip, warmup_samples);
+                           f->norm_var, f->norm_sd, 0.0, z_clip, warmup_samples);
     cscalp_features_set_params(f, norm_interval_ns, norm_half_life_s, z_clip,
                                warmup_samples);
 }
@@ -405,6 +405,7 @@ int cscalp_features_load(cscalp_feature_state *out, cscalp_rbuf *r, char *why, s
     f->norm.samples = cscalp_get_u64(r);
     cscalp_get_f64s(r, f->norm_mean, CSCALP_FEATURE_COUNT);
     cscalp_get_f64s(r, f->norm_var, CSCALP_FEATURE_COUNT);
+    cscalp_normalizer_refresh(&f->norm);
     cscalp_get_f32s(r, &f->lag_ring[0][0], lag_values);
     f->lag_head = cscalp_get_u32(r);
     f->lag_filled = cscalp_get_u32(r);

@@ -39,6 +39,7 @@ typedef struct cscalp_feature_state {
     cscalp_normalizer norm;
     double norm_mean[CSCALP_FEATURE_COUNT];
     double norm_var[CSCALP_FEATURE_COUNT];
+    double norm_sd[CSCALP_FEATURE_COUNT];
 
     /* Normalised vectors at the last CSCALP_MAX_LAGS - 1 grid samples, for
      * lagged model inputs: lag_ring[(lag_head - k) mod ...] is lag k + 1. */

@@ -14,16 +14,21 @@ typedef struct cscalp_normalizer {
     uint64_t samples;  /* samples taken so far */
     double *mean;      /* width values, caller-owned storage */
     double *var;       /* width values, caller-owned storage */
+    double *sd;        /* sqrt(var), kept with var: apply runs per inference,
+                          var moves once per normalisation step */
 } cscalp_normalizer;
 
 /* alpha of an update every interval_s under half-life half_life_s:
  * 1 - 2^(-interval/half_life). */
 double cscalp_normalizer_alpha(double interval_s, double half_life_s);
 
-/* Bind storage (2 * width doubles, zeroed) and parameters; no allocation. */
+/* Bind storage (3 * width doubles, zeroed) and parameters; no allocation. */
 void cscalp_normalizer_init(cscalp_normalizer *n, size_t width, double *mean,
-                            double *var, double alpha, double z_clip,
+                            double *var, double *sd, double alpha, double z_clip,
                             uint64_t warmup);
+
+/* Recompute sd from var (after var was written directly: a checkpoint). */
+void cscalp_normalizer_refresh(cscalp_normalizer *n);
 
 /* One sample: the first sets mean = x, var = 0; later ones apply the
  * exponentially weighted update. */

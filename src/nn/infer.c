@@ -25,6 +25,11 @@ struct cscalp_nn_packed {
     packed_layer layers[CSCALP_NN_MAX_HIDDEN + 1]; /* trunk layers, then the head */
     float *gate_regime_w;                          /* E × E */
     float *act[2];                                 /* ping-pong activations */
+    /* log of the floored regime prior, for the regime vector it was taken
+     * of: the prior moves once per regime step, inferences come per quote. */
+    float prior_of[CSCALP_NN_MAX_EXPERTS];
+    float prior_log[CSCALP_NN_MAX_EXPERTS];
+    int prior_valid;
 };
 
 static uint32_t padded(uint32_t n) { return (n + PANEL - 1) / PANEL * PANEL; }
@@ -120,7 +125,11 @@ typedef float v8f __attribute__((vector_size(32)));
  * the calling convention between the clones. */
 #define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(dst))
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+/* CSCALP_NO_CPU_CLONES builds the baseline only (a check that both give
+ * the same bits; toolchains without ifunc). ThreadSanitizer's runtime does
+ * not take ifunc resolvers well: baseline there too. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && \
+    !defined(CSCALP_NO_CPU_CLONES)
 #if __has_attribute(target_clones) && !defined(__SANITIZE_THREAD__)
 #define CSCALP_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
 #endif
@@ -130,12 +139,92 @@ typedef float v8f __attribute__((vector_size(32)));
 #endif
 
 /* y = W x + b over packed panels. Zero inputs (most ReLU outputs) are
- * skipped: adding 0·w changes nothing for finite weights. */
+ * skipped: adding 0·w changes nothing for finite weights. Two panels (32
+ * outputs) go through the inputs together: each output still sums its
+ * inputs in order, but four independent chains of additions keep the adder
+ * busy where one panel's two chains would wait on each other's latency. */
 CSCALP_AVX2_CLONE
 static void panel_layer(const packed_layer *pl, const float *x, float *y)
 {
     const uint32_t in = pl->in;
-    for (uint32_t jb = 0; jb < pl->out_padded; jb += PANEL) {
+    uint32_t jb = 0;
+    for (; jb + 4 * PANEL <= pl->out_padded; jb += 4 * PANEL) {
+        const size_t step = (size_t)PANEL * in; /* from one panel to the next */
+        const float *w = pl->panels + (size_t)jb * in;
+        const float *b = pl->bias + jb;
+        v8f a0, a1, a2, a3, a4, a5, a6, a7, w0, w1, w2, w3, w4, w5, w6, w7;
+        LOAD8(a0, b);
+        LOAD8(a1, b + 8);
+        LOAD8(a2, b + 16);
+        LOAD8(a3, b + 24);
+        LOAD8(a4, b + 32);
+        LOAD8(a5, b + 40);
+        LOAD8(a6, b + 48);
+        LOAD8(a7, b + 56);
+        for (uint32_t i = 0; i < in; i++) {
+            const float xi = x[i];
+            if (xi == 0.0f)
+                continue;
+            const float *p0 = w + (size_t)i * PANEL, *p1 = p0 + step, *p2 = p1 + step,
+                        *p3 = p2 + step;
+            LOAD8(w0, p0);
+            LOAD8(w1, p0 + 8);
+            LOAD8(w2, p1);
+            LOAD8(w3, p1 + 8);
+            LOAD8(w4, p2);
+            LOAD8(w5, p2 + 8);
+            LOAD8(w6, p3);
+            LOAD8(w7, p3 + 8);
+            const v8f m0 = xi * w0, m1 = xi * w1, m2 = xi * w2, m3 = xi * w3;
+            const v8f m4 = xi * w4, m5 = xi * w5, m6 = xi * w6, m7 = xi * w7;
+            a0 += m0;
+            a1 += m1;
+            a2 += m2;
+            a3 += m3;
+            a4 += m4;
+            a5 += m5;
+            a6 += m6;
+            a7 += m7;
+        }
+        memcpy(y + jb, &a0, sizeof a0);
+        memcpy(y + jb + 8, &a1, sizeof a1);
+        memcpy(y + jb + 16, &a2, sizeof a2);
+        memcpy(y + jb + 24, &a3, sizeof a3);
+        memcpy(y + jb + 32, &a4, sizeof a4);
+        memcpy(y + jb + 40, &a5, sizeof a5);
+        memcpy(y + jb + 48, &a6, sizeof a6);
+        memcpy(y + jb + 56, &a7, sizeof a7);
+    }
+    for (; jb + 2 * PANEL <= pl->out_padded; jb += 2 * PANEL) {
+        const float *w = pl->panels + (size_t)jb * in;
+        const float *v = w + (size_t)PANEL * in; /* the next panel */
+        const float *b = pl->bias + jb;
+        v8f acc0, acc1, acc2, acc3, w0, w1, w2, w3;
+        LOAD8(acc0, b);
+        LOAD8(acc1, b + 8);
+        LOAD8(acc2, b + 16);
+        LOAD8(acc3, b + 24);
+        for (uint32_t i = 0; i < in; i++) {
+            const float xi = x[i];
+            if (xi == 0.0f)
+                continue;
+            const float *wi = w + (size_t)i * PANEL, *vi = v + (size_t)i * PANEL;
+            LOAD8(w0, wi);
+            LOAD8(w1, wi + 8);
+            LOAD8(w2, vi);
+            LOAD8(w3, vi + 8);
+            const v8f m0 = xi * w0, m1 = xi * w1, m2 = xi * w2, m3 = xi * w3;
+            acc0 += m0;
+            acc1 += m1;
+            acc2 += m2;
+            acc3 += m3;
+        }
+        memcpy(y + jb, &acc0, sizeof acc0);
+        memcpy(y + jb + 8, &acc1, sizeof acc1);
+        memcpy(y + jb + 16, &acc2, sizeof acc2);
+        memcpy(y + jb + 24, &acc3, sizeof acc3);
+    }
+    for (; jb < pl->out_padded; jb += PANEL) {
         const float *w = pl->panels + (size_t)jb * in;
         const float *b = pl->bias + jb;
         v8f acc0, acc1, w0, w1;
@@ -200,14 +289,21 @@ void cscalp_nn_infer(cscalp_nn_packed *p, const float *x, const float *regime,
     float *u = p->act[side];
     panel_layer(&p->layers[K], in, u);
 
+    if (!p->prior_valid || memcmp(p->prior_of, regime, E * sizeof *regime) != 0) {
+        for (uint32_t e = 0; e < E; e++) {
+            const float re = regime[e] > CSCALP_NN_PRIOR_FLOOR ? regime[e] : CSCALP_NN_PRIOR_FLOOR;
+            p->prior_log[e] = logf(re);
+        }
+        memcpy(p->prior_of, regime, E * sizeof *regime);
+        p->prior_valid = 1;
+    }
     float g[CSCALP_NN_MAX_EXPERTS];
     for (uint32_t e = 0; e < E; e++) {
         float v = u[3 * E + e];
         const float *wrow = p->gate_regime_w + (size_t)e * E;
         for (uint32_t j = 0; j < E; j++)
             v += wrow[j] * regime[j];
-        const float re = regime[e] > CSCALP_NN_PRIOR_FLOOR ? regime[e] : CSCALP_NN_PRIOR_FLOOR;
-        g[e] = v + logf(re);
+        g[e] = v + p->prior_log[e];
     }
     softmax(E, g, out->gate);
     float probs[CSCALP_NN_CLASSES] = {0.0f, 0.0f, 0.0f};

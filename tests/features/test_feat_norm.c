@@ -34,11 +34,11 @@ END_TEST
 
 START_TEST(normalizer_init_binds_storage_and_parameters)
 {
-    double mean[3], var[3];
+    double mean[3], var[3], sd[3] = {7, 7, 7};
     memset(mean, 0, sizeof mean);
     memset(var, 0, sizeof var);
     cscalp_normalizer n;
-    cscalp_normalizer_init(&n, 3, mean, var, 0.25, 4.0, 7);
+    cscalp_normalizer_init(&n, 3, mean, var, sd, 0.25, 4.0, 7);
     ck_assert_uint_eq(n.width, 3);
     ck_assert(n.alpha == 0.25);
     ck_assert(n.z_clip == 4.0);
@@ -46,6 +46,8 @@ START_TEST(normalizer_init_binds_storage_and_parameters)
     ck_assert_uint_eq(n.samples, 0);
     ck_assert_ptr_eq(n.mean, mean);
     ck_assert_ptr_eq(n.var, var);
+    ck_assert_ptr_eq(n.sd, sd);
+    ck_assert(sd[0] == 0.0 && sd[2] == 0.0); /* zeroed */
     /* no sample yet: z is 0 */
     const double x[3] = {1.0, -2.0, 3.0};
     double z[3] = {9, 9, 9};
@@ -57,10 +59,10 @@ END_TEST
 
 START_TEST(normalizer_first_sample_sets_mean_then_ewma_recursion)
 {
-    double mean[2] = {0, 0}, var[2] = {0, 0};
+    double mean[2] = {0, 0}, var[2] = {0, 0}, sd[2];
     cscalp_normalizer n;
     const double alpha = 0.3;
-    cscalp_normalizer_init(&n, 2, mean, var, alpha, 5.0, 1);
+    cscalp_normalizer_init(&n, 2, mean, var, sd, alpha, 5.0, 1);
     const double xs[6][2] = {{10.0, -1.0}, {12.0, -1.0}, {9.0, -1.5},
                              {9.0, 4.0},   {15.5, 0.0}, {-3.0, 2.25}};
     double mu[2] = {0, 0}, s2[2] = {0, 0};
@@ -92,10 +94,10 @@ END_TEST
 
 START_TEST(normalizer_apply_warmup_zero_variance_and_clip)
 {
-    double mean[3] = {0, 0, 0}, var[3] = {0, 0, 0};
+    double mean[3] = {0, 0, 0}, var[3] = {0, 0, 0}, sd[3];
     cscalp_normalizer n;
     const double alpha = 0.5;
-    cscalp_normalizer_init(&n, 3, mean, var, alpha, 2.0, 3);
+    cscalp_normalizer_init(&n, 3, mean, var, sd, alpha, 2.0, 3);
     /* column 0 varies, column 1 is constant, column 2 varies */
     const double s[3][3] = {{1.0, 7.0, 0.0}, {3.0, 7.0, 10.0}, {2.0, 7.0, 4.0}};
     const double probe[3] = {2.5, 100.0, -50.0};
@@ -116,6 +118,7 @@ START_TEST(normalizer_apply_warmup_zero_variance_and_clip)
     FC_NEAR(n.mean[2], 4.5, 1e-15, "mean col 2");
     FC_NEAR(n.var[2], 12.75, 1e-14, "var col 2");
     ck_assert(n.var[1] == 0.0);
+    ck_assert(n.sd[0] == sqrt(n.var[0]) && n.sd[1] == 0.0 && n.sd[2] == sqrt(n.var[2]));
     cscalp_normalizer_apply(&n, probe, z);
     FC_NEAR(z[0], 0.5 / sqrt(0.5), 1e-14, "z col 0 (inside the clip)");
     ck_assert_msg(z[1] == 0.0, "z of a constant column = %g (sigma 0)", z[1]);

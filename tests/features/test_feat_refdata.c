@@ -205,9 +205,9 @@ static void check_ema(int n, const char *column)
     const double alpha = cscalp_normalizer_alpha(1.0, half_life);
     FC_NEAR(alpha, 2.0 / (n + 1.0), 4.0 * DBL_EPSILON, "normaliser alpha vs 2/(n+1)");
 
-    double mean[1] = {0}, var[1] = {0};
+    double mean[1] = {0}, var[1] = {0}, sd[1];
     cscalp_normalizer nz;
-    cscalp_normalizer_init(&nz, 1, mean, var, alpha, 5.0, 1);
+    cscalp_normalizer_init(&nz, 1, mean, var, sd, alpha, 5.0, 1);
     int checked = 0;
     for (int i = 0; i < t->nrows; i++) {
         const double x = num(t, i, cc);

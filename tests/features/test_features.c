@@ -492,12 +492,12 @@ START_TEST(normalizer_mean_is_the_stockcharts_ema)
     FILE *f = fopen(path, "r");
     ck_assert_msg(f != NULL, "cannot open %s", path);
     const double a12 = 2.0 / 13.0, a26 = 2.0 / 27.0;
-    double mean[2], var[2];
+    double mean[2], var[2], sd[2];
     cscalp_normalizer n12, n26;
     const double h12 = -1.0 / log2(1.0 - a12), h26 = -1.0 / log2(1.0 - a26);
     ck_assert_double_eq_tol(cscalp_normalizer_alpha(1.0, h12), a12, 1e-15);
-    cscalp_normalizer_init(&n12, 1, &mean[0], &var[0], cscalp_normalizer_alpha(1.0, h12), 5, 1);
-    cscalp_normalizer_init(&n26, 1, &mean[1], &var[1], cscalp_normalizer_alpha(1.0, h26), 5, 1);
+    cscalp_normalizer_init(&n12, 1, &mean[0], &var[0], &sd[0], cscalp_normalizer_alpha(1.0, h12), 5, 1);
+    cscalp_normalizer_init(&n26, 1, &mean[1], &var[1], &sd[1], cscalp_normalizer_alpha(1.0, h26), 5, 1);
     char line[512];
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
     int rows = 0;
@@ -521,9 +521,9 @@ END_TEST
 
 START_TEST(normalizer_warmup_clip_and_constant_input)
 {
-    double mean[2], var[2], z[2];
+    double mean[2], var[2], sd[2], z[2];
     cscalp_normalizer n;
-    cscalp_normalizer_init(&n, 2, mean, var, 0.5, 2.0, 3);
+    cscalp_normalizer_init(&n, 2, mean, var, sd, 0.5, 2.0, 3);
     const double xs[3][2] = {{1, 7}, {3, 7}, {5, 7}};
     for (int i = 0; i < 3; i++) {
         cscalp_normalizer_apply(&n, xs[i], z);

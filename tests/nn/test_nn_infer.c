@@ -8,7 +8,15 @@
  * Tolerance 1e-6 on each probability: both paths sum every output in index
  * order but start from the bias at different points, so they differ by a few
  * float roundings of O(1) values; the gate is checked against the double
- * reference at 1e-5 (it is not exposed by the batched path). */
+ * reference at 1e-5 (it is not exposed by the batched path).
+ *
+ * Bit for bit against a plain scalar float loop written here in the order
+ * docs/model.md states (each output from its bias, inputs in index order,
+ * zero inputs skipped, multiply then add): whichever clone of the panel
+ * code the CPU picks (AVX2 or the x86-64 baseline) and whichever panel
+ * grouping a width falls into (4, 2 or 1 panels at a time), the bits are
+ * the loop's, so results never depend on the machine. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +167,98 @@ END_TEST
  * change to the flat parameters has no effect (same bytes as before); after
  * it, inference follows the new parameters. Inference keeps no state from
  * one call to the next. */
+/* The scalar order, in float. */
+static void scalar_layer(const float *w, const float *b, uint32_t in, uint32_t out, const float *x,
+                         float *y)
+{
+    for (uint32_t j = 0; j < out; j++) {
+        float acc = b[j];
+        for (uint32_t i = 0; i < in; i++) {
+            if (x[i] == 0.0f)
+                continue;
+            const float m = x[i] * w[(size_t)j * in + i];
+            acc += m;
+        }
+        y[j] = acc;
+    }
+}
+
+static void scalar_softmax(uint32_t n, const float *v, float *out)
+{
+    float mx = v[0];
+    for (uint32_t k = 1; k < n; k++)
+        mx = v[k] > mx ? v[k] : mx;
+    float sum = 0.0f;
+    for (uint32_t k = 0; k < n; k++) {
+        out[k] = expf(v[k] - mx);
+        sum += out[k];
+    }
+    const float inv = 1.0f / sum;
+    for (uint32_t k = 0; k < n; k++)
+        out[k] *= inv;
+}
+
+static void scalar_infer(const cscalp_nn_arch *a, const float *params, const float *x,
+                         const float *regime, float probs[3], float *gate)
+{
+    cscalp_nn_layout lay;
+    cscalp_nn_layout_of(a, &lay);
+    float buf[2][1024], u[4 * CSCALP_NN_MAX_EXPERTS];
+    const float *in = x;
+    uint32_t width = a->inputs;
+    for (uint32_t l = 0; l < a->hidden_layers; l++) {
+        float *y = buf[l % 2];
+        scalar_layer(params + lay.w[l], params + lay.b[l], width, a->hidden[l], in, y);
+        for (uint32_t j = 0; j < a->hidden[l]; j++)
+            y[j] = a->activation == CSCALP_NN_RELU ? ((y[j] > 0.0f || y[j] != y[j]) ? y[j] : 0.0f)
+                                                   : y[j] / (1.0f + expf(-y[j]));
+        in = y;
+        width = a->hidden[l];
+    }
+    const uint32_t E = a->experts;
+    scalar_layer(params + lay.head_w, params + lay.head_b, width, 4 * E, in, u);
+    float g[CSCALP_NN_MAX_EXPERTS];
+    for (uint32_t e = 0; e < E; e++) {
+        float v = u[3 * E + e];
+        for (uint32_t j = 0; j < E; j++)
+            v += params[lay.gate_regime_w + (size_t)e * E + j] * regime[j];
+        const float re = regime[e] > CSCALP_NN_PRIOR_FLOOR ? regime[e] : CSCALP_NN_PRIOR_FLOOR;
+        g[e] = v + logf(re);
+    }
+    scalar_softmax(E, g, gate);
+    probs[0] = probs[1] = probs[2] = 0.0f;
+    for (uint32_t e = 0; e < E; e++) {
+        float pe[3];
+        scalar_softmax(3, u + 3 * e, pe);
+        for (int c = 0; c < 3; c++)
+            probs[c] += gate[e] * pe[c];
+    }
+}
+
+START_TEST(infer_is_the_scalar_order_bit_for_bit)
+{
+    world w;
+    world_init(&w, _i, 4242 + (uint64_t)_i);
+    const int D = (int)w.a.inputs, E = (int)w.a.experts;
+    for (int pass = 0; pass < 2; pass++) /* the second pass: regime priors cached */
+        for (int i = 0; i < NX; i++) {
+            cscalp_nn_result res;
+            float probs[3], gate[CSCALP_NN_MAX_EXPERTS];
+            cscalp_nn_infer(w.pk, w.x + (size_t)i * (size_t)D, w.r + (size_t)i * (size_t)E, &res);
+            scalar_infer(&w.a, w.params, w.x + (size_t)i * (size_t)D,
+                         w.r + (size_t)i * (size_t)E, probs, gate);
+            if (memcmp(res.probs, probs, sizeof probs) != 0 ||
+                memcmp(res.gate, gate, (size_t)E * sizeof *gate) != 0)
+                ck_abort_msg("arch %d sample %d pass %d: packed inference %.9g %.9g %.9g, "
+                             "scalar order %.9g %.9g %.9g",
+                             _i, i, pass, (double)res.probs[0], (double)res.probs[1],
+                             (double)res.probs[2], (double)probs[0], (double)probs[1],
+                             (double)probs[2]);
+        }
+    world_free(&w);
+}
+END_TEST
+
 START_TEST(repacking_takes_effect)
 {
     for (int k = 0; k < N_ARCHS; k++) {
@@ -235,6 +335,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("infer");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, infer_matches_batched_forward, 0, N_ARCHS);
+    tcase_add_loop_test(tc, infer_is_the_scalar_order_bit_for_bit, 0, N_ARCHS);
     tcase_add_test(tc, repacking_takes_effect);
     tcase_add_test(tc, zero_input_and_two_packed_models);
     suite_add_tcase(s, tc);
