@@ -639,6 +639,45 @@ typedef struct cscalp_position {
  *  CSCALP_ESTRUCT. Thread: the owning thread. */
 CSCALP_API int cscalp_get_position(const cscalp_engine *engine, cscalp_position *out);
 
+/** Where a working order stands (values pinned). */
+typedef enum cscalp_order_status {
+    CSCALP_ORDER_STATUS_PENDING_NEW = 0,   /**< intent handed out, no answer yet */
+    CSCALP_ORDER_STATUS_OPEN = 1,          /**< acknowledged, nothing filled */
+    CSCALP_ORDER_STATUS_PARTIAL = 2,       /**< partly filled */
+    CSCALP_ORDER_STATUS_PENDING_CANCEL = 3 /**< its cancel intent was handed out */
+} cscalp_order_status;
+
+/** One working order (not yet filled in full, cancelled, rejected or
+ *  expired). Output struct: set out[0].size (see cscalp_get_orders). */
+typedef struct cscalp_working_order {
+    uint32_t size;       /**< set by the caller to sizeof(cscalp_working_order) */
+    int32_t side;        /**< cscalp_side */
+    uint64_t client_id;  /**< the id the order was sent under */
+    int64_t created_ns;  /**< engine clock when its intent was decided */
+    int32_t status;      /**< cscalp_order_status */
+    uint32_t flags;      /**< CSCALP_INTENT_REDUCE_ONLY when sent reduce-only */
+    double price;        /**< limit price of a POST_ONLY order; 0 for a MARKET order
+                              (its protection price was in the intent) */
+    double quantity;     /**< contracts ordered */
+    double filled;       /**< contracts filled so far */
+    int32_t acked;       /**< 1 once the venue acknowledged it (or filled part) */
+    int32_t type;        /**< cscalp_order_type */
+} cscalp_working_order;
+
+/** The engine's working orders, oldest first: copies up to `cap` of them
+ *  into `out` and returns how many there are (which may exceed `cap`; cap
+ *  0 with out NULL only counts), or a negative error. The caller sets
+ *  out[0].size to sizeof(cscalp_working_order); it is the stride, as in
+ *  cscalp_poll_intents. For a host's reconciliation: after
+ *  cscalp_open_checkpoint (report each order's fate with cscalp_on_order,
+ *  e.g. CANCELLED for an order the venue no longer has), after a
+ *  reconnect, or to compare with the venue's open orders. Allocation-free.
+ *  Errors: CSCALP_EINVAL (NULL engine, or out NULL with cap > 0),
+ *  CSCALP_ESTRUCT (out[0].size smaller than the version-1 struct or above
+ *  65536). Thread: the owning thread. */
+CSCALP_API int cscalp_get_orders(const cscalp_engine *engine, cscalp_working_order *out,
+                                 size_t cap);
+
 /** Set the autonomy level (cscalp_autonomy). MANUAL: signals only, no
  *  intents (lowering to MANUAL cancels the working orders, reason
  *  AUTONOMY, and takes back unpolled intents that add exposure). ASSISTED: orders that reduce exposure and cancels are queued

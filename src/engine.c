@@ -1219,6 +1219,41 @@ int cscalp_get_position(const cscalp_engine *e, cscalp_position *out)
     return CSCALP_OK;
 }
 
+int cscalp_get_orders(const cscalp_engine *e, cscalp_working_order *out, size_t cap)
+{
+    if (e == NULL || (out == NULL && cap > 0))
+        return CSCALP_EINVAL;
+    const cscalp_orders *orders = cscalp_desk_orders(e->desk);
+    const uint32_t n = cscalp_orders_working(orders);
+    if (cap == 0)
+        return (int)n;
+    const size_t stride = out[0].size;
+    if (stride < sizeof(cscalp_working_order) || stride > POLL_STRIDE_MAX)
+        return CSCALP_ESTRUCT;
+    unsigned char *at = (unsigned char *)out;
+    for (uint32_t i = 0; i < n && i < cap; i++, at += stride) {
+        const cscalp_order *o = cscalp_orders_at(orders, i);
+        cscalp_working_order w;
+        memset(&w, 0, sizeof w);
+        w.size = (uint32_t)stride;
+        w.side = o->side > 0 ? CSCALP_SIDE_BUY : CSCALP_SIDE_SELL;
+        w.client_id = o->id;
+        w.created_ns = o->created_ns;
+        w.status = o->state == CSCALP_ORDER_PENDING_NEW    ? CSCALP_ORDER_STATUS_PENDING_NEW
+                   : o->state == CSCALP_ORDER_OPEN         ? CSCALP_ORDER_STATUS_OPEN
+                   : o->state == CSCALP_ORDER_PARTIAL      ? CSCALP_ORDER_STATUS_PARTIAL
+                                                           : CSCALP_ORDER_STATUS_PENDING_CANCEL;
+        w.flags = o->reduce_only ? CSCALP_INTENT_REDUCE_ONLY : 0u;
+        w.price = o->price;
+        w.quantity = o->size;
+        w.filled = o->filled;
+        w.acked = o->acked ? 1 : 0;
+        w.type = o->price > 0.0 ? CSCALP_ORDER_POST_ONLY : CSCALP_ORDER_MARKET;
+        memcpy(at, &w, sizeof w); /* bytes past the struct are the caller's, as in polling */
+    }
+    return (int)n;
+}
+
 int cscalp_set_autonomy(cscalp_engine *e, int level)
 {
     if (e == NULL)

@@ -760,8 +760,8 @@ void bcap_stream_broken(bcap_reader *r)
 {
     if (!r)
         return;
-    if (r->state != WAIT_SNAPSHOT || r->pend_count > 0)
-        lose_sync(r);
+    if (r->state != WAIT_SNAPSHOT)
+        lose_sync(r); /* a book in use (or loaded) is lost: a gap */
     r->c.diffs_dropped += r->pend_count; /* their successors were never received */
     r->pend_count = 0;
     r->pend_head = 0;

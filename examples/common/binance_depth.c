@@ -86,17 +86,18 @@ static int parse_row(char *line, row *r)
 {
     char *f[9];
     size_t n = 0;
-    for (char *p = line; n < 9; n++) {
-        f[n] = p;
+    char *p = line;
+    for (;;) {
+        if (n == 9)
+            return -1; /* a tenth field */
+        f[n++] = p;
         char *comma = strchr(p, ',');
-        if (comma == NULL) {
-            n++;
+        if (comma == NULL)
             break;
-        }
         *comma = '\0';
         p = comma + 1;
     }
-    if (n != 9 || strchr(f[8], ',') != NULL || f[0][0] == '\0')
+    if (n != 9 || f[0][0] == '\0')
         return -1;
     uint64_t ts = 0;
     if (parse_u64(f[1], &ts) != 0 || ts > (uint64_t)(INT64_MAX / NS_PER_MS) ||
@@ -321,6 +322,8 @@ static int apply_message(bdepth_reader *r, const row *key)
 {
     if (key->snap) {
         r->c.snapshots++;
+        if (r->state == IN_SYNC)
+            return 0; /* the chain proves the book, which is at least as new */
         l2_book_clear(&r->book);
         const int rc = apply_levels(r);
         if (rc != 0)
@@ -337,8 +340,8 @@ static int apply_message(bdepth_reader *r, const row *key)
         r->c.updates_unsynced++;
         return 0;
     }
-    if (key->last_id < r->last_id) {
-        r->c.updates_stale++;
+    if (key->last_id < r->last_id || (r->state == IN_SYNC && key->last_id == r->last_id)) {
+        r->c.updates_stale++; /* older than the book, or applied already (a repeat) */
         return 0;
     }
     const int chained = r->state == WAIT_FIRST_UPDATE

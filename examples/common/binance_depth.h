@@ -11,11 +11,13 @@
  * days of them) are read as one stream ordered by last_update_id (the
  * exchange's sequence; a snapshot goes before an update with the same id).
  * The book follows Binance's rule for USDⓈ-M futures: nothing until a
- * snapshot; then updates with last_update_id below the snapshot's are
- * stale and skipped; the first one applied must cover it (first_update_id
- * <= snapshot id <= last_update_id); each later one must have pu equal to
- * the previous one's last_update_id. A break is a gap: the book is cleared
- * until the next snapshot. After every snapshot or applied update with both
+ * snapshot; then updates with last_update_id below the snapshot's (or, in
+ * sync, not above the last applied one: a repeat) are stale and skipped;
+ * the first one applied must cover it (first_update_id <= snapshot id <=
+ * last_update_id); each later one must have pu equal to the previous one's
+ * last_update_id. A break is a gap: the book is cleared until the next
+ * snapshot. A snapshot that comes while the book is in sync is counted and
+ * otherwise ignored (the chain proves the book). After every snapshot or applied update with both
  * sides non-empty a top-N cscalp_book is emitted, stamped with the message
  * time in ns (never earlier than the previous event: a time that goes back
  * is held at the last one and counted). Malformed rows are counted and

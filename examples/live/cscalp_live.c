@@ -41,6 +41,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,7 +61,6 @@
 #define FEED_LINE_MAX ((size_t)8 << 20)   /* a REST snapshot of 1000 levels is ~50 KB */
 #define UPDATE_LINE_MAX ((size_t)64 << 10)
 #define READ_CHUNK (64 * 1024)
-#define MAX_OPEN_IDS 4096
 
 /* The host's starting configuration: learning on the learner thread, a
  * decision every 250 ms. --config keys win. */
@@ -80,6 +80,7 @@ typedef struct args {
     int autonomy; /* < 0: the default of the mode */
     unsigned int tick_ms;
     unsigned int reconnect_min_ms, reconnect_max_ms;
+    unsigned int feed_timeout_ms; /* 0: no silence watchdog */
     double duration_s; /* 0: until a signal */
     unsigned int levels;
 } args;
@@ -97,7 +98,7 @@ typedef struct host {
     uv_loop_t *loop;
     uv_tcp_t tcp;
     uv_connect_t connect_req;
-    uv_timer_t tick_timer, checkpoint_timer, reconnect_timer, stop_timer;
+    uv_timer_t tick_timer, checkpoint_timer, reconnect_timer, stop_timer, silence_timer;
     uv_signal_t sigint, sigterm;
     uv_pipe_t updates_pipe;
     int tcp_open, updates_open, stopping;
@@ -116,14 +117,12 @@ typedef struct host {
     uint64_t hrtime_base;
 
     int wanted_autonomy;   /* the level this host trades at */
+    int depth_seen;        /* a book event came once: after an outage, wait for the book */
+    int connected;         /* the TCP connection is established */
+    int64_t drain_ns;      /* paper venue: order + report latency, and 1 ms */
     int feed_up;           /* data has flowed since the last (re)connect */
     int64_t down_since_ns; /* when the feed went down, 0 while up */
     uint64_t backoff_ms, rng;
-    struct open_order {
-        uint64_t client_id;
-        double remaining; /* contracts not yet filled */
-    } open[MAX_OPEN_IDS]; /* orders sent and not yet closed */
-    size_t n_open;
     uint64_t venue_liquidations;
 
     uint64_t lines, events, refused, intents_new, intents_cancel, updates, update_errors;
@@ -217,42 +216,12 @@ static void host_event(host *h, const char *severity, const char *event, const c
 
 /* ------------------------------------------------------------ orders */
 
-static void note_open(host *h, const cscalp_intent *it)
-{
-    if (h->n_open < MAX_OPEN_IDS) {
-        h->open[h->n_open].client_id = it->client_id;
-        h->open[h->n_open].remaining = it->quantity;
-        h->n_open++;
-    }
-}
-
-/* The host's table follows the update: an order leaves it when it is
- * closed (rejected, cancelled, expired, or filled in full). */
-static void note_update(host *h, const cscalp_order_update *u)
-{
-    for (size_t i = 0; i < h->n_open; i++) {
-        if (h->open[i].client_id != u->client_id)
-            continue;
-        if (u->type == CSCALP_UPDATE_FILL)
-            h->open[i].remaining -= u->fill_quantity;
-        const int closed = u->type == CSCALP_UPDATE_REJECTED ||
-                           u->type == CSCALP_UPDATE_CANCELLED ||
-                           u->type == CSCALP_UPDATE_EXPIRED ||
-                           h->open[i].remaining <= 1e-9 * fabs(u->fill_quantity);
-        if (closed)
-            h->open[i] = h->open[--h->n_open];
-        return;
-    }
-}
-
-/* An update to the engine, and to the host's order table. */
+/* An update to the engine. */
 static void apply_update(host *h, const cscalp_order_update *u)
 {
     h->updates++;
     if (cscalp_on_order(h->engine, u) != CSCALP_OK)
         h->update_errors++; /* counted and reported by the engine */
-    else
-        note_update(h, u);
 }
 
 static const char *side_name(int side)
@@ -316,9 +285,8 @@ static void submit_paper(host *h, const cscalp_intent *it, int64_t now)
 
 /* After every call that can queue intents: send them, bring the venue's
  * updates back, until neither side has more. */
-static void exchange(host *h)
+static void exchange_at(host *h, int64_t now)
 {
-    const int64_t now = host_now_ns(h);
     for (int round = 0; round < 16; round++) {
         cscalp_intent its[BATCH];
         its[0].size = sizeof its[0];
@@ -327,7 +295,6 @@ static void exchange(host *h)
         for (int i = 0; i < n; i++) {
             if (its[i].kind == CSCALP_INTENT_NEW) {
                 h->intents_new++;
-                note_open(h, &its[i]);
             } else {
                 h->intents_cancel++;
             }
@@ -360,43 +327,12 @@ static void exchange(host *h)
     }
 }
 
+static void exchange(host *h)
+{
+    exchange_at(h, host_now_ns(h));
+}
+
 /* ------------------------------------------------------------ checkpoints */
-
-static char *sidecar_path(const char *checkpoint)
-{
-    static const char suffix[] = ".orders.json";
-    char *p = malloc(strlen(checkpoint) + sizeof suffix);
-    if (p)
-        sprintf(p, "%s%s", checkpoint, suffix);
-    return p;
-}
-
-/* The orders the checkpoint's engine holds open, beside it: the library
- * has no call to list them, and after a restart the host must report each
- * one's fate. Written first, so a checkpoint never has an older sidecar. */
-static int save_sidecar(host *h)
-{
-    char *path = sidecar_path(h->a->checkpoint);
-    if (path == NULL)
-        return -1;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    int ok = f != NULL;
-    if (ok) {
-        fprintf(f, "{\"mode\":\"%s\",\"open_client_ids\":[", h->venue ? "paper" : "router");
-        for (size_t i = 0; i < h->n_open; i++)
-            fprintf(f, "%s%" PRIu64, i ? "," : "", h->open[i].client_id);
-        fputs("]}\n", f);
-        ok = fflush(f) == 0;
-        ok = (fclose(f) == 0) && ok;
-        ok = ok && rename(tmp, path) == 0;
-        if (!ok)
-            remove(tmp);
-    }
-    free(path);
-    return ok ? 0 : -1;
-}
 
 /* The engine's statistics into --stats, replaced whole (write, rename). */
 static void write_stats(host *h)
@@ -427,9 +363,9 @@ static int checkpoint(host *h, const char *why)
     if (h->a->checkpoint == NULL)
         return 0;
     const uint64_t t0 = uv_hrtime();
-    if (save_sidecar(h) != 0 || cscalp_save(h->engine, h->a->checkpoint) != CSCALP_OK) {
-        /* The engine raised CHECKPOINT_FAILED itself when it was the save;
-         * the previous checkpoint is still in place either way. */
+    if (cscalp_save(h->engine, h->a->checkpoint) != CSCALP_OK) {
+        /* The engine raised CHECKPOINT_FAILED too; the previous checkpoint
+         * is still in place (cscalp_save replaces it atomically). */
         h->checkpoint_failures++;
         host_event(h, "error", "checkpoint_failed", "%s (%s): %s", h->a->checkpoint, why,
                    cscalp_last_error(h->engine));
@@ -441,56 +377,53 @@ static int checkpoint(host *h, const char *why)
     return 0;
 }
 
-/* After a resume: the orders open at the checkpoint. A paper venue starts
- * empty and flat, so they are cancelled and the position is zero; a router
- * is asked to report them (a "resume" line) and answers with updates. */
+/* After a resume: the orders the checkpoint's engine holds working
+ * (cscalp_get_orders). A paper venue starts empty and flat, so each is
+ * closed — CANCELLED when the venue had acknowledged it, REJECTED when it
+ * never had — and the position is set flat; a router gets a "resume" line
+ * listing them with the engine's position, and answers with their updates
+ * and, after reconciling, a "position" line. */
 static void settle_resumed_orders(host *h)
 {
-    char *path = sidecar_path(h->a->checkpoint);
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    free(path);
-    char text[65536];
-    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
-    if (f)
-        fclose(f);
-    text[n] = '\0';
-    cJSON *root = cJSON_Parse(text);
-    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(root, "open_client_ids");
-    size_t count = 0;
+    cscalp_working_order wo[64];
+    wo[0].size = sizeof wo[0];
+    const int n = cscalp_get_orders(h->engine, wo, 64);
+    const int listed = n < 64 ? n : 64;
+    cscalp_position p;
+    p.size = sizeof p;
+    cscalp_get_position(h->engine, &p);
     if (h->venue) {
-        const cJSON *id;
-        cJSON_ArrayForEach(id, ids) {
-            if (!cJSON_IsNumber(id) || id->valuedouble < 1)
-                continue;
+        for (int i = 0; i < listed; i++) {
             cscalp_order_update u;
             memset(&u, 0, sizeof u);
             u.size = sizeof u;
-            u.type = CSCALP_UPDATE_CANCELLED;
-            u.client_id = (uint64_t)id->valuedouble;
+            u.type = wo[i].acked ? CSCALP_UPDATE_CANCELLED : CSCALP_UPDATE_REJECTED;
+            u.client_id = wo[i].client_id;
             u.ts_ns = host_now_ns(h);
             u.text = "the paper venue restarted";
-            cscalp_on_order(h->engine, &u); /* one already closed: refused, harmless */
-            count++;
+            apply_update(h, &u);
         }
-        cscalp_set_position(h->engine, 0.0, 0.0);
+        if (p.position != 0.0)
+            cscalp_set_position(h->engine, 0.0, 0.0);
     } else {
-        char *list = ids ? cJSON_PrintUnformatted(ids) : NULL;
-        cscalp_position p;
-        p.size = sizeof p;
-        cscalp_get_position(h->engine, &p);
-        fprintf(h->intents_out,
-                "{\"kind\":\"resume\",\"open_client_ids\":%s,\"position\":%.17g,"
-                "\"entry_price\":%.17g}\n",
-                list ? list : "[]", p.position, p.entry_price);
+        fprintf(h->intents_out, "{\"kind\":\"resume\",\"position\":%.17g,\"entry_price\":%.17g,"
+                                "\"working\":[",
+                p.position, p.entry_price);
+        for (int i = 0; i < listed; i++)
+            fprintf(h->intents_out,
+                    "%s{\"client_id\":%" PRIu64 ",\"side\":\"%s\",\"status\":%d,"
+                    "\"price\":%.17g,\"quantity\":%.17g,\"filled\":%.17g,\"acked\":%s}",
+                    i ? "," : "", wo[i].client_id, side_name(wo[i].side), (int)wo[i].status,
+                    wo[i].price, wo[i].quantity, wo[i].filled, wo[i].acked ? "true" : "false");
+        fputs("]}\n", h->intents_out);
         fflush(h->intents_out);
-        count = ids ? (size_t)cJSON_GetArraySize(ids) : 0;
-        free(list);
     }
-    cJSON_Delete(root);
-    host_event(h, "info", "orders_settled",
-               "%zu orders open at the checkpoint %s", count,
-               h->venue ? "cancelled, position set flat (new paper account)"
-                        : "sent to the router to report");
+    const int left = cscalp_get_orders(h->engine, NULL, 0);
+    host_event(h, h->venue && left != 0 ? "error" : "info", "orders_settled",
+               "%d orders working at the checkpoint; %s; %d working now", n,
+               h->venue ? "closed, position set flat (a new paper account)"
+                        : "listed for the router to report",
+               left);
 }
 
 /* ------------------------------------------------------------ market data */
@@ -540,14 +473,21 @@ static void feed_recovered(host *h)
     exchange(h);
 }
 
+static void stop_host(host *h, const char *why);
+
 static void on_feed_line(host *h, const char *line, size_t len)
 {
+    if (h->stopping)
+        return;
     h->lines++;
     bcap_event ev;
     const int rc = bcap_feed_line(h->feed, line, len, &ev);
     if (rc < 0) {
+        /* Only out of memory gets here (bad lines are counted and skipped):
+         * nothing to trade on, so stop with a checkpoint. */
         host_event(h, "error", "feed_reader_failed", "%s", bcap_last_error(h->feed));
         h->status = EXIT_IO;
+        stop_host(h, "the feed reader failed");
         return;
     }
     if (rc == 0)
@@ -561,7 +501,11 @@ static void on_feed_line(host *h, const char *line, size_t len)
     h->events++;
     if (h->venue && bcap_push_venue(h->venue, &ev) != CSCALP_OK)
         h->submit_errors++;
-    if (!h->feed_up)
+    if (ev.kind == CSCALP_KIND_BOOK)
+        h->depth_seen = 1;
+    /* Trading resumes on the first event, or, once the stream has carried
+     * depth, when the book is rebuilt (not on a stale pre-outage book). */
+    if (!h->feed_up && (!h->depth_seen || bcap_book_in_sync(h->feed)))
         feed_recovered(h);
     exchange(h);
 }
@@ -646,25 +590,51 @@ static void feed_down(host *h, const char *why)
     exchange(h);
 }
 
+/* End the connection (a reconnect follows when the handle is closed). */
+static void drop_connection(host *h, const char *why)
+{
+    h->connected = 0;
+    uv_timer_stop(&h->silence_timer);
+    uv_read_stop((uv_stream_t *)&h->tcp);
+    feed_down(h, why);
+    if (!uv_is_closing((uv_handle_t *)&h->tcp))
+        uv_close((uv_handle_t *)&h->tcp, on_tcp_closed);
+}
+
+/* A connection that stays open with nothing on it (a stalled relay, a
+ * half-open socket) is as dead as a closed one. */
+static void on_silence(uv_timer_t *t)
+{
+    host *h = t->data;
+    if (!h->connected || h->stopping)
+        return;
+    char why[96];
+    snprintf(why, sizeof why, "no data for %u ms", h->a->feed_timeout_ms);
+    drop_connection(h, why);
+}
+
+static void watch_silence(host *h)
+{
+    if (h->a->feed_timeout_ms > 0)
+        uv_timer_start(&h->silence_timer, on_silence, h->a->feed_timeout_ms, 0);
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     host *h = stream->data;
     if (nread > 0) {
+        watch_silence(h);
         if (line_buf_feed(&h->feed_lines, buf->base, (size_t)nread, h, on_feed_line) != 0) {
             host_event(h, "error", "out_of_memory", "assembling a market-data line");
             h->status = EXIT_IO;
+            stop_host(h, "out of memory");
         }
         return;
     }
     if (nread == 0)
         return; /* EAGAIN */
-    char why[128];
-    snprintf(why, sizeof why, "%s", nread == UV_EOF ? "the server closed the connection"
-                                                     : uv_strerror((int)nread));
-    uv_read_stop(stream);
-    feed_down(h, why);
-    if (!uv_is_closing((uv_handle_t *)&h->tcp))
-        uv_close((uv_handle_t *)&h->tcp, on_tcp_closed);
+    drop_connection(h, nread == UV_EOF ? "the server closed the connection"
+                                       : uv_strerror((int)nread));
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -677,14 +647,17 @@ static void on_connect(uv_connect_t *req, int status)
     }
     if (status < 0) {
         h->connect_failures++;
-        host_event(h, "warning", "connect_failed", "%s:%d: %s; next try in %" PRIu64 " ms",
-                   h->a->host, h->a->port, uv_strerror(status), h->backoff_ms);
+        host_event(h, "warning", "connect_failed", "%s:%d: %s", h->a->host, h->a->port,
+                   uv_strerror(status));
         uv_close((uv_handle_t *)&h->tcp, on_tcp_closed);
         return;
     }
     h->connects++;
+    h->connected = 1;
     host_event(h, "info", "connected", "%s:%d (connection %" PRIu64 ")", h->a->host, h->a->port,
                h->connects);
+    uv_tcp_keepalive(&h->tcp, 1, 30); /* the kernel notices a peer that vanished */
+    watch_silence(h);
     uv_read_start((uv_stream_t *)&h->tcp, alloc_chunk, on_read);
 }
 
@@ -799,8 +772,11 @@ static void on_update_line(host *h, const char *line, size_t len)
     }
     if (bad) {
         h->update_errors++;
-        host_event(h, "warning", "update_refused", "--updates-in line %.*s: %s",
-                   (int)(len > 120 ? 120 : len), line, bad);
+        size_t cut = len > 120 ? 120 : len;
+        while (cut > 0 && cut < len && ((unsigned char)line[cut] & 0xC0) == 0x80)
+            cut--; /* not inside a UTF-8 character: the log stays valid JSON text */
+        host_event(h, "warning", "update_refused", "--updates-in line %.*s: %s", (int)cut, line,
+                   bad);
     }
     cJSON_Delete(o);
     exchange(h);
@@ -810,15 +786,23 @@ static void on_updates_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *
 {
     host *h = stream->data;
     if (nread > 0) {
-        line_buf_feed(&h->update_lines, buf->base, (size_t)nread, h, on_update_line);
+        if (line_buf_feed(&h->update_lines, buf->base, (size_t)nread, h, on_update_line) != 0)
+            host_event(h, "error", "out_of_memory", "assembling an update line");
         return;
     }
-    if (nread < 0) {
-        host_event(h, nread == UV_EOF ? "info" : "error", "updates_closed", "--updates-in: %s",
-                   nread == UV_EOF ? "end of input" : uv_strerror((int)nread));
-        uv_close((uv_handle_t *)stream, NULL);
-        h->updates_open = 0;
-    }
+    if (nread == 0)
+        return;
+    if (h->update_lines.len > 0 && !h->update_lines.overlong)
+        on_update_line(h, h->update_lines.buf, h->update_lines.len); /* no final newline */
+    h->update_lines.len = 0;
+    uv_close((uv_handle_t *)stream, NULL);
+    h->updates_open = 0;
+    /* Without the router's updates no fill would be booked: trade no more. */
+    h->wanted_autonomy = CSCALP_AUTONOMY_MANUAL;
+    cscalp_set_autonomy(h->engine, CSCALP_AUTONOMY_MANUAL);
+    host_event(h, "error", "updates_closed", "--updates-in: %s; held at MANUAL",
+               nread == UV_EOF ? "end of input" : uv_strerror((int)nread));
+    exchange(h);
 }
 
 /* ------------------------------------------------------------ timers, stop */
@@ -850,12 +834,25 @@ static void stop_host(host *h, const char *why)
         return;
     h->stopping = 1;
     host_event(h, "info", "stopping", "%s", why);
+    if (h->venue) {
+        /* The paper account ends with the process: its working orders are
+         * cancelled and every answer in flight is delivered (the venue's
+         * latencies), so the checkpoint's orders and position are the
+         * venue's. A router answers on its own time: nothing to drain. */
+        cscalp_set_autonomy(h->engine, CSCALP_AUTONOMY_MANUAL);
+        exchange(h);
+        const int64_t t = host_now_ns(h) + h->drain_ns;
+        cscalp_tick(h->engine, t);
+        cscalp_sim_venue_advance(h->venue, t);
+        exchange_at(h, t);
+    }
     if (checkpoint(h, why) != 0 && h->status == 0)
         h->status = EXIT_IO;
     close_handle((uv_handle_t *)&h->tick_timer);
     close_handle((uv_handle_t *)&h->checkpoint_timer);
     close_handle((uv_handle_t *)&h->reconnect_timer);
     close_handle((uv_handle_t *)&h->stop_timer);
+    close_handle((uv_handle_t *)&h->silence_timer);
     close_handle((uv_handle_t *)&h->sigint);
     close_handle((uv_handle_t *)&h->sigterm);
     if (h->tcp_open)
@@ -883,7 +880,8 @@ static int usage(FILE *out, int status)
             "                   [--checkpoint-every-s S] [--intents-out FILE|-]\n"
             "                   [--updates-in FILE|-] [--health-log FILE] [--autonomy LEVEL]\n"
             "                   [--tick-ms MS] [--reconnect-min-ms MS] [--reconnect-max-ms MS]\n"
-            "                   [--duration-s S] [--levels N] [--stats FILE]\n"
+            "                   [--feed-timeout-ms MS] [--duration-s S] [--levels N]\n"
+            "                   [--stats FILE]\n"
             "  --connect HOST:PORT  market data: Binance capture lines over TCP (IPv4)\n"
             "  --config       engine configuration (docs/config.md) as a file or a JSON\n"
             "                 text (over {\"learn\":{\"mode\":\"async\"},\"policy\":\n"
@@ -892,7 +890,7 @@ static int usage(FILE *out, int status)
             "                 On a resume the keys are applied with cscalp_configure.\n"
             "  --checkpoint PATH  resume from PATH when it exists; save to it every\n"
             "                 --checkpoint-every-s (default 60; 0 only at exit) and on\n"
-            "                 SIGINT/SIGTERM; open orders go to PATH.orders.json\n"
+            "                 SIGINT/SIGTERM\n"
             "  --intents-out FILE|-  write intents as JSON lines for a router instead of\n"
             "                 trading on the paper venue (docs/live.md)\n"
             "  --updates-in FILE|-   the router's order updates as JSON lines (a pipe or FIFO)\n"
@@ -903,6 +901,8 @@ static int usage(FILE *out, int status)
             "                 autonomous on the paper venue, assisted with --intents-out)\n"
             "  --tick-ms MS   cscalp_tick period (default 100)\n"
             "  --reconnect-min-ms MS, --reconnect-max-ms MS  back-off (100, 5000)\n"
+            "  --feed-timeout-ms MS  a connection silent this long is dropped and\n"
+            "                 reconnected (default 5000; 0: never)\n"
             "  --duration-s S stop after S seconds (default: at SIGINT or SIGTERM)\n"
             "  --levels N     book levels a side (default 10)\n");
     return status;
@@ -933,6 +933,7 @@ static int parse_args(int argc, char **argv, args *a)
     a->tick_ms = 100;
     a->reconnect_min_ms = 100;
     a->reconnect_max_ms = 5000;
+    a->feed_timeout_ms = 5000;
     a->levels = BCAP_DEFAULT_BOOK_LEVELS;
     static char host_buf[256];
     for (int i = 1; i < argc; i++) {
@@ -957,8 +958,9 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(o, "--checkpoint") == 0) {
             a->checkpoint = v;
         } else if (strcmp(o, "--checkpoint-every-s") == 0) {
-            if (parse_number(v, 0, 86400, &a->checkpoint_every_s) != 0)
-                return bad_arg("--checkpoint-every-s: expected 0..86400");
+            if (parse_number(v, 0, 86400, &a->checkpoint_every_s) != 0 ||
+                (a->checkpoint_every_s > 0 && a->checkpoint_every_s < 0.01))
+                return bad_arg("--checkpoint-every-s: expected 0 or 0.01..86400");
         } else if (strcmp(o, "--intents-out") == 0) {
             a->intents_out = v;
         } else if (strcmp(o, "--updates-in") == 0) {
@@ -986,6 +988,10 @@ static int parse_args(int argc, char **argv, args *a)
             if (parse_number(v, 1, 600000, &x) != 0)
                 return bad_arg("--reconnect-max-ms: expected 1..600000");
             a->reconnect_max_ms = (unsigned int)x;
+        } else if (strcmp(o, "--feed-timeout-ms") == 0) {
+            if (parse_number(v, 0, 3600000, &x) != 0)
+                return bad_arg("--feed-timeout-ms: expected 0..3600000");
+            a->feed_timeout_ms = (unsigned int)x;
         } else if (strcmp(o, "--duration-s") == 0) {
             if (parse_number(v, 0, 1e7, &a->duration_s) != 0)
                 return bad_arg("--duration-s: expected 0..1e7");
@@ -1071,11 +1077,18 @@ static int open_outputs(host *h)
         }
     }
     if (a->updates_in) {
-        const int fd = strcmp(a->updates_in, "-") == 0 ? 0 : open(a->updates_in, O_RDONLY | O_NONBLOCK);
-        if (fd < 0 || uv_pipe_init(h->loop, &h->updates_pipe, 0) != 0 ||
+        /* A FIFO is held open for writing too, so a router that restarts
+         * finds a reader and the host never sees an end of input. */
+        const int fd =
+            strcmp(a->updates_in, "-") == 0 ? 0 : open(a->updates_in, O_RDWR | O_NONBLOCK);
+        if (fd < 0 || uv_guess_handle(fd) != UV_NAMED_PIPE) {
+            fprintf(stderr, "cscalp-live: --updates-in %s: not a pipe or FIFO%s%s\n",
+                    a->updates_in, fd < 0 ? ": " : "", fd < 0 ? strerror(errno) : "");
+            return EXIT_USAGE;
+        }
+        if (uv_pipe_init(h->loop, &h->updates_pipe, 0) != 0 ||
             uv_pipe_open(&h->updates_pipe, fd) != 0) {
-            fprintf(stderr, "cscalp-live: --updates-in %s: not a readable pipe or FIFO\n",
-                    a->updates_in);
+            fprintf(stderr, "cscalp-live: --updates-in %s: cannot read it\n", a->updates_in);
             return EXIT_IO;
         }
         h->updates_pipe.data = h;
@@ -1099,11 +1112,11 @@ static void print_summary(host *h)
             ",\"recoveries\":%" PRIu64 ",\"checkpoints\":%" PRIu64
             ",\"checkpoint_failures\":%" PRIu64 ",\"book_gaps\":%" PRIu64
             ",\"book_resyncs\":%" PRIu64 ",\"parse_errors\":%" PRIu64 ",\"position\":%.17g"
-            ",\"fills\":%" PRIu64 ",\"equity\":%.10g",
+            ",\"open_orders\":%u,\"fills\":%" PRIu64 ",\"equity\":%.10g",
             h->resumed ? "true" : "false", h->lines, h->events, h->refused, h->intents_new,
             h->intents_cancel, h->updates, h->update_errors, h->connects, h->connect_failures,
             h->disconnects, h->recoveries, h->checkpoints, h->checkpoint_failures, c->gaps,
-            c->resyncs, c->parse_errors, p.position, p.fills, p.equity);
+            c->resyncs, c->parse_errors, p.position, p.open_orders, p.fills, p.equity);
     if (h->venue) {
         cscalp_sim_venue_account acc;
         acc.size = sizeof acc;
@@ -1121,7 +1134,10 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
 
-    static host hs; /* large (the read chunk, the order table): not on the stack */
+    /* A router that closes its end of --intents-out must not kill the
+     * host: the write fails, is reported, and the host stops cleanly. */
+    signal(SIGPIPE, SIG_IGN);
+    static host hs; /* large (the read chunk): not on the stack */
     host *h = &hs;
     h->a = &a;
     h->loop = uv_default_loop();
@@ -1137,6 +1153,7 @@ int main(int argc, char **argv)
         return bad_arg("--connect: HOST must be an IPv4 address such as 127.0.0.1");
     cscalp_sim_venue_config vc;
     int status = open_engine(h, &vc);
+    h->drain_ns = vc.order_latency_ns + vc.report_latency_ns + 1000000;
     if (status == 0)
         status = open_outputs(h);
     char err[512] = "";
@@ -1174,6 +1191,8 @@ int main(int argc, char **argv)
     uv_timer_init(h->loop, &h->checkpoint_timer);
     uv_timer_init(h->loop, &h->reconnect_timer);
     uv_timer_init(h->loop, &h->stop_timer);
+    uv_timer_init(h->loop, &h->silence_timer);
+    h->silence_timer.data = h;
     uv_signal_init(h->loop, &h->sigint);
     uv_signal_init(h->loop, &h->sigterm);
     h->tick_timer.data = h->checkpoint_timer.data = h->reconnect_timer.data = h;

@@ -16,6 +16,7 @@
  *
  * Exit status: 1 I/O error (a file, the socket), 2 bad arguments, else 0.
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +255,9 @@ static void on_signal(uv_signal_t *h, int signum)
 
 int main(int argc, char **argv)
 {
+    /* A client that goes away mid-write must end its connection, not the
+     * server: the write fails with EPIPE instead. */
+    signal(SIGPIPE, SIG_IGN);
     static server s;
     long port = 0;
     s.speed = 1.0;

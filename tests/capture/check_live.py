@@ -9,15 +9,19 @@
    autonomy lowered to MANUAL by the engine), failed connects, the new
    connection and the recovery (autonomy restored), and interval
    checkpoints were written; the summary counts all of it.
-2. The checkpoint loads: a second host resumes from it (resumed, its open
-   orders settled against the new paper account), runs, and stops on SIGTERM
-   with a final checkpoint and exit 0; the two paper runs filled something.
+2. The checkpoint loads: a second host resumes from it (resumed, the orders
+   working in the checkpoint settled against the new paper account, none
+   left), runs; the server stalls (SIGSTOP) longer than --feed-timeout-ms
+   and the host drops the silent connection and recovers; it stops on
+   SIGTERM with a final checkpoint, no order working, exit 0; the two paper
+   runs filled something.
 3. Router mode: --intents-out - writes intents as JSON lines (autonomy
    ASSISTED by default: entries flagged needs_confirmation); a router on
-   --updates-in answers each NEW with ack and fill; the engine's position is
-   the sum of the fills; a bad update line is refused with its field named.
+   --updates-in answers each NEW with ack and fill (declines those of the last
+   1.5 s, so no fill is in flight at the stop); the engine's position is the
+   sum of the fills; a bad update line is refused with its field named.
 4. A damaged checkpoint is refused (exit 1, nothing traded); bad arguments
-   exit 2.
+   (a regular file as --updates-in among them) exit 2.
 
 usage: check_live.py CSCALP_LIVE CSCALP_REPLAY_SERVER SAMPLE_CAPTURE
 """
@@ -127,6 +131,8 @@ else:
         fail("paper: no failed connect while the server was down: %s" % s1)
     if s1["checkpoints"] < 3 or s1["checkpoint_failures"] != 0:
         fail("paper: checkpoints %s" % s1)
+    if s1["open_orders"] != 0:
+        fail("paper: %d orders still working after the stop's drain" % s1["open_orders"])
     if s1["refused"] != 0 or s1["parse_errors"] != 0:
         fail("paper: refused or unparsed data: %s" % s1)
 log = read_log(log1)
@@ -159,15 +165,22 @@ with open(stats1) as f:
 if st["learn"]["mode"] != "async" or st["intents"]["new"] != s1.get("intents_new"):
     fail("paper: --stats disagrees with the summary: mode %s, intents %s"
          % (st["learn"]["mode"], st["intents"]))
-if not os.path.exists(ckpt) or not os.path.exists(ckpt + ".orders.json"):
-    fail("paper: no checkpoint or no orders file")
+if not os.path.exists(ckpt):
+    fail("paper: no checkpoint")
 
-# 2. The checkpoint loads: resume, trade, stop on SIGTERM.
+# 2. The checkpoint loads: resume, trade; the server stalls (SIGSTOP) past
+# --feed-timeout-ms, the host drops the silent connection and comes back;
+# stop on SIGTERM.
 log2 = os.path.join(tmp, "health2.jsonl")
 server, port = start_server()
 live = subprocess.Popen([LIVE, "--connect", "127.0.0.1:%d" % port, "--checkpoint", ckpt,
-                         "--checkpoint-every-s", "0", "--health-log", log2],
+                         "--checkpoint-every-s", "0", "--health-log", log2,
+                         "--feed-timeout-ms", "700", "--reconnect-max-ms", "400"],
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+time.sleep(2)
+server.send_signal(signal.SIGSTOP)
+time.sleep(1.5)
+server.send_signal(signal.SIGCONT)
 time.sleep(3)
 live.send_signal(signal.SIGTERM)
 try:
@@ -180,12 +193,22 @@ server.kill()
 server.wait()
 s2 = summary_of(err.decode(errors="replace"))
 print("resumed run:", json.dumps(s2))
-names2 = host_events(read_log(log2))
+log2_events = read_log(log2)
+names2 = host_events(log2_events)
 if live.returncode != 0 or s2 is None or not s2["resumed"] or s2["events"] == 0:
     fail("resume: exit %d, summary %s" % (live.returncode, s2))
-for e in ("resumed", "orders_settled", "feed_started", "stopping", "checkpoint_saved"):
+for e in ("resumed", "orders_settled", "feed_started", "feed_disconnected", "feed_recovered",
+          "stopping", "checkpoint_saved"):
     if e not in names2:
         fail("resume: no %s event: %s" % (e, names2))
+settled = [e for e in log2_events if e.get("event") == "orders_settled"]
+if not settled or not settled[0]["message"].endswith("0 working now"):
+    fail("resume: orders left working after settling: %s" % settled)
+if not any(e.get("event") == "feed_disconnected" and "no data for 700 ms" in e["message"]
+           for e in log2_events):
+    fail("resume: the stalled server was not noticed (no 'no data for 700 ms')")
+if s2 and s2["open_orders"] != 0:
+    fail("resume: %d orders working after the stop" % s2["open_orders"])
 if s1 and s2 and s1["fills"] + s2["fills"] == 0:
     fail("paper: the venue filled nothing in two runs: %s %s" % (s1, s2))
 if s2 and s2["position"] != s2["venue_position"]:
@@ -200,6 +223,7 @@ live = subprocess.Popen([LIVE, "--connect", "127.0.0.1:%d" % port, "--config", j
                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 intents = []
 filled = 0.0
+router_start = time.monotonic()
 
 
 def router():
@@ -211,7 +235,11 @@ def router():
         it = json.loads(raw)
         intents.append(it)
         try:
-            if it["kind"] == "new":
+            if it["kind"] == "new" and time.monotonic() - router_start > 4.5:
+                # Near the host's stop: decline, so no fill is in flight then.
+                live.stdin.write((json.dumps({"type": "rejected", "client_id": it["client_id"],
+                                              "text": "declined"}) + "\n").encode())
+            elif it["kind"] == "new":
                 fill_id += 1
                 q = it["quantity"] if it["side"] == "buy" else -it["quantity"]
                 filled += q
@@ -248,8 +276,8 @@ elif not news:
     fail("router: no NEW intents on stdout")
 else:
     for i in news:
-        if set(i) < {"client_id", "side", "type", "time_in_force", "price", "quantity",
-                     "reduce_only", "needs_confirmation"}:
+        if not {"client_id", "side", "type", "time_in_force", "price", "quantity",
+                "reduce_only", "needs_confirmation"} <= set(i):
             fail("router: intent without its fields: %s" % i)
     if not any(i["needs_confirmation"] for i in news):
         fail("router: ASSISTED autonomy flagged no entry for confirmation")
@@ -258,7 +286,8 @@ else:
     if s3["update_errors"] < 1:
         fail("router: the bad update line was not counted")
 log = read_log(log3)
-if not any(e.get("event") == "update_refused" and "client_id" in e["message"] for e in log):
+if not any(e.get("event") == "update_refused" and e["message"].endswith(
+        ": client_id: missing or not a positive integer") for e in log):
     fail("router: no update_refused event naming client_id")
 
 # 4. Refusals.
@@ -272,7 +301,14 @@ p = subprocess.run([LIVE, "--connect", "127.0.0.1:9", "--checkpoint", bad, "--du
                    capture_output=True, timeout=30)
 if p.returncode != 1 or b"bad.ckpt" not in p.stderr:
     fail("damaged checkpoint: exit %d, %r" % (p.returncode, p.stderr[-300:]))
+plain = os.path.join(tmp, "plain.txt")
+with open(plain, "w") as f:
+    f.write("{}\n")
 for args, needle in ((["--connect", "nowhere"], b"--connect"),
+                     (["--connect", "127.0.0.1:1", "--intents-out", "-", "--updates-in", plain],
+                      b"not a pipe or FIFO"),
+                     (["--connect", "127.0.0.1:1", "--checkpoint-every-s", "0.001"],
+                      b"--checkpoint-every-s"),
                      (["--connect", "127.0.0.1:1", "--tick-ms", "0"], b"--tick-ms"),
                      (["--connect", "127.0.0.1:1", "--updates-in", "-"], b"--updates-in"),
                      (["--connect", "127.0.0.1:1", "--config", '{"venue":{"maker_fee":1}}'],

@@ -7,8 +7,9 @@
  * gap). Synthetic files written here (one plain, one gzip) walk the rules:
  * updates before a snapshot skipped, the first update covering the
  * snapshot id applied, the pu chain, a gap clearing the book until the next
- * snapshot, a resync, a crossed book refused, time held when it goes back,
- * malformed rows counted; the books come out with the expected top levels
+ * snapshot, a resync, a snapshot inside a synced chain ignored, a repeated
+ * update (from a third file) skipped as stale, a crossed book refused, time
+ * held when it goes back, malformed rows (a tenth field too) counted; the books come out with the expected top levels
  * and every one is accepted by an engine. */
 #include <check.h>
 #include <stdio.h>
@@ -84,15 +85,18 @@ END_TEST
 
 START_TEST(synthetic_rules)
 {
-    char snap[PATH_BYTES], upd[PATH_BYTES], err[512];
+    char snap[PATH_BYTES], upd[PATH_BYTES], again[PATH_BYTES], err[512];
     temp(snap, "snap.csv");
     temp(upd, "update.csv.gz");
+    temp(again, "again.csv");
     /* Snapshots at id 10 (t=1000 ms) and id 30 (t=5000 ms). */
     write_text(snap,
                H "BTCUSDT,1000,10,10,b,snap,100.0,1.0,-1\n"
                  "BTCUSDT,1000,10,10,b,snap,99.0,2.0,-1\n"
                  "BTCUSDT,1000,10,10,a,snap,101.0,1.5,-1\n"
                  "BTCUSDT,1000,10,10,a,snap,102.0,3.0,-1\n"
+                 "BTCUSDT,1150,14,14,b,snap,500.0,1.0,-1\n" /* in sync: ignored */
+                 "BTCUSDT,1150,14,14,a,snap,501.0,1.0,-1\n"
                  "BTCUSDT,5000,30,30,b,snap,200.0,1.0,-1\n"
                  "BTCUSDT,5000,30,30,a,snap,201.0,1.0,-1\n",
                0);
@@ -104,6 +108,7 @@ START_TEST(synthetic_rules)
                  "BTCUSDT,1200,13,15,x,set,100.0,1.0,12\n" /* malformed side */
                  "BTCUSDT,1200,13,15,b,set,nan,1.0,12\n"   /* malformed price */
                  "BTCUSDT,1200,13,15,b,set,100.0,-1,12\n"  /* negative size */
+                 "BTCUSDT,1200,13,15,b,set,100.0,1,12,x\n" /* a tenth field */
                  "BTCUSDT,1200,13,15,b,set,99.0,0,12\n"    /* chains on 12: 99 removed */
                  "BTCUSDT,1150,16,17,a,set,103.0,1.0,15\n" /* time goes back: held */
                  "BTCUSDT,1300,18,20,a,set,100.2,1.0,16\n" /* pu 16 != 17: a gap */
@@ -112,9 +117,11 @@ START_TEST(synthetic_rules)
                  "BTCUSDT,5200,32,33,b,set,202.0,1.0,31\n" /* crosses the ask: refused */
                  "BTCUSDT,5300,34,35,b,set,150.0,1.0,33\n", /* after the gap: skipped */
                1);
-    const char *paths[] = {snap, upd};
+    /* The message 13..15 again, from a third file: applied already. */
+    write_text(again, H "BTCUSDT,1200,13,15,b,set,99.5,7.0,12\n", 0);
+    const char *paths[] = {snap, upd, again};
     bdepth_reader *r = NULL;
-    ck_assert_int_eq(bdepth_open(&r, paths, 2, 5, err, sizeof err), BCAP_OK);
+    ck_assert_int_eq(bdepth_open(&r, paths, 3, 5, err, sizeof err), BCAP_OK);
     cscalp_engine *engine = NULL;
     ck_assert_int_eq(cscalp_open(&engine, NULL), CSCALP_OK);
 
@@ -145,10 +152,11 @@ START_TEST(synthetic_rules)
     }
     ck_assert_uint_eq(n, sizeof want / sizeof want[0]);
     const bdepth_counters *c = bdepth_get_counters(r);
-    ck_assert_uint_eq(c->rows, 20);
-    ck_assert_uint_eq(c->bad_rows, 4);
-    ck_assert_uint_eq(c->snapshots, 2);
-    ck_assert_uint_eq(c->updates, 9);
+    ck_assert_uint_eq(c->rows, 24);
+    ck_assert_uint_eq(c->bad_rows, 5);
+    ck_assert_uint_eq(c->snapshots, 3);
+    ck_assert_uint_eq(c->updates, 10);
+    ck_assert_uint_eq(c->updates_stale, 1);
     ck_assert_uint_eq(c->updates_applied, 5); /* the crossed one was applied, then refused */
     ck_assert_uint_eq(c->updates_unsynced, 4);
     ck_assert_uint_eq(c->gaps, 2);            /* the broken chain and the crossed book */
@@ -159,6 +167,7 @@ START_TEST(synthetic_rules)
     cscalp_close(engine);
     unlink(snap);
     unlink(upd);
+    unlink(again);
 }
 END_TEST
 

@@ -973,6 +973,32 @@ static inline void du_check_position(du_ctx *c)
     if (ps.open_orders != c->h.working)
         du_violate(&c->v, DU_V_OPEN_SYNC, "engine %u working, host %u", ps.open_orders,
                    c->h.working);
+    /* cscalp_get_orders lists what the host's table holds, oldest first. */
+    cscalp_working_order wo[128];
+    wo[0].size = sizeof wo[0];
+    const int nw = cscalp_get_orders(c->e, wo, 128);
+    if (nw != (int)ps.open_orders || cscalp_get_orders(c->e, NULL, 0) != nw)
+        du_violate(&c->v, DU_V_OPEN_SYNC, "get_orders %d, position.open_orders %u", nw,
+                   ps.open_orders);
+    for (int i = 0; i < nw && i < (int)c->h.working; i++) {
+        const du_order *o = &c->h.orders[c->h.working_ids[i]];
+        const int want = o->cancel_pending ? CSCALP_ORDER_STATUS_PENDING_CANCEL
+                         : o->filled > 0.0 ? CSCALP_ORDER_STATUS_PARTIAL
+                         : o->acked        ? CSCALP_ORDER_STATUS_OPEN
+                                           : CSCALP_ORDER_STATUS_PENDING_NEW;
+        if (wo[i].client_id != o->id || wo[i].side != o->side ||
+            fabs(wo[i].quantity - o->qty) > 1e-12 || fabs(wo[i].filled - o->filled) > 1e-9 ||
+            wo[i].price != (o->type == CSCALP_ORDER_MARKET ? 0.0 : o->price) ||
+            wo[i].type != o->type || wo[i].created_ns != o->created_ns ||
+            (wo[i].flags != 0) != (o->reduce_only != 0) || wo[i].status != want ||
+            wo[i].acked != (o->acked || o->filled > 0.0))
+            du_violate(&c->v, DU_V_OPEN_SYNC,
+                       "get_orders[%d]: id %llu side %d qty %.17g filled %.17g status %d acked %d price %.17g t %lld flags %u; "
+                       "host id %llu side %d qty %.17g filled %.17g status %d acked %d price %.17g t %lld ro %d",
+                       i, (unsigned long long)wo[i].client_id, wo[i].side, wo[i].quantity,
+                       wo[i].filled, wo[i].status, wo[i].acked, wo[i].price, (long long)wo[i].created_ns, wo[i].flags, (unsigned long long)o->id,
+                       o->side, o->qty, o->filled, want, o->acked, o->price, (long long)o->created_ns, o->reduce_only);
+    }
     const int level = cscalp_get_autonomy(c->e);
     if (ps.autonomy != level)
         du_violate(&c->v, DU_V_AUTONOMY, "position.autonomy %d, get_autonomy %d", ps.autonomy,

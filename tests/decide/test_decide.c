@@ -1037,6 +1037,71 @@ START_TEST(poll_stride)
 }
 END_TEST
 
+/* cscalp_get_orders: counting with cap 0, a larger stride (the tail left
+ * as it was), a short cap, the errors; the property run compares every
+ * listing with the host's table. */
+START_TEST(get_orders_contract)
+{
+    du_params p = du_params_default();
+    const cscalp_sim_market_config mc = btc_market(5);
+    du_ctx *c = du_new(&p, &mc);
+    ck_assert_int_eq(cscalp_set_autonomy(c->e, CSCALP_AUTONOMY_AUTONOMOUS), CSCALP_OK);
+    ck_assert_int_eq(cscalp_get_orders(c->e, NULL, 0), 0);
+    int steps = 0;
+    while (cscalp_get_orders(c->e, NULL, 0) < 2) {
+        du_step(c); /* intents polled, left unanswered: their orders stay working */
+        ck_assert_msg(++steps < 200000, "fewer than two working orders");
+    }
+    const int n = cscalp_get_orders(c->e, NULL, 0);
+    const size_t stride = sizeof(cscalp_working_order) + 16;
+    unsigned char *buf = malloc((size_t)n * stride);
+    ck_assert_ptr_nonnull(buf);
+    memset(buf, 0xA5, (size_t)n * stride);
+    cscalp_working_order first;
+    memset(&first, 0, sizeof first);
+    first.size = (uint32_t)stride;
+    memcpy(buf, &first, sizeof first);
+    ck_assert_int_eq(cscalp_get_orders(c->e, (cscalp_working_order *)(void *)buf, 1), n);
+    cscalp_working_order w0;
+    memcpy(&w0, buf, sizeof w0);
+    ck_assert_uint_eq(w0.size, stride);
+    ck_assert_uint_ge(w0.client_id, 1);
+    for (size_t k = sizeof(cscalp_working_order); k < stride; k++)
+        ck_assert_uint_eq(buf[k], 0xA5);
+    ck_assert_uint_eq(buf[stride], 0xA5); /* cap 1: the second slot untouched */
+    ck_assert_int_eq(cscalp_get_orders(c->e, (cscalp_working_order *)(void *)buf, (size_t)n), n);
+    uint64_t prev = 0;
+    for (int i = 0; i < n; i++) {
+        cscalp_working_order w;
+        memcpy(&w, buf + (size_t)i * stride, sizeof w);
+        ck_assert_uint_gt(w.client_id, prev); /* oldest first */
+        prev = w.client_id;
+        ck_assert(w.side == CSCALP_SIDE_BUY || w.side == CSCALP_SIDE_SELL);
+        ck_assert(w.quantity > 0 && w.filled == 0.0 && w.acked == 0);
+        /* never answered: waiting for its ack, or for its cancel's (a re-price) */
+        ck_assert(w.status == CSCALP_ORDER_STATUS_PENDING_NEW ||
+                  w.status == CSCALP_ORDER_STATUS_PENDING_CANCEL);
+    }
+    cscalp_working_order small;
+    small.size = sizeof small - 8;
+    ck_assert_int_eq(cscalp_get_orders(c->e, &small, 1), CSCALP_ESTRUCT);
+    small.size = 65537;
+    ck_assert_int_eq(cscalp_get_orders(c->e, &small, 1), CSCALP_ESTRUCT);
+    ck_assert_int_eq(cscalp_get_orders(c->e, NULL, 1), CSCALP_EINVAL);
+    ck_assert_int_eq(cscalp_get_orders(NULL, NULL, 0), CSCALP_EINVAL);
+    /* Lowering to MANUAL cancels them: each is then PENDING_CANCEL. */
+    ck_assert_int_eq(cscalp_set_autonomy(c->e, CSCALP_AUTONOMY_MANUAL), CSCALP_OK);
+    ck_assert_int_eq(cscalp_get_orders(c->e, (cscalp_working_order *)(void *)buf, (size_t)n), n);
+    for (int i = 0; i < n; i++) {
+        cscalp_working_order w;
+        memcpy(&w, buf + (size_t)i * stride, sizeof w);
+        ck_assert_int_eq(w.status, CSCALP_ORDER_STATUS_PENDING_CANCEL);
+    }
+    free(buf);
+    du_free(c);
+}
+END_TEST
+
 START_TEST(api_contract)
 {
     du_params p = du_params_default();
@@ -1094,6 +1159,7 @@ static Suite *suite(void)
     tcase_add_test(tc, kill_switch_at_open_and_checkpoint);
     tcase_add_test(tc, kill_switch_with_full_queue);
     tcase_add_test(tc, poll_stride);
+    tcase_add_test(tc, get_orders_contract);
     suite_add_tcase(s, tc);
     return s;
 }
