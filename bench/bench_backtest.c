@@ -89,26 +89,6 @@ static unsigned char *slurp(const char *file, size_t *len)
     return bytes;
 }
 
-static void shift(bcap_event *ev, int64_t by)
-{
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        ev->trade.ts_ns += by;
-        break;
-    case CSCALP_KIND_QUOTE:
-        ev->quote.ts_ns += by;
-        break;
-    case CSCALP_KIND_BOOK:
-        ev->book.ts_ns += by;
-        break;
-    default:
-        ev->funding.ts_ns += by;
-        if (ev->funding.next_funding_ts_ns > 0)
-            ev->funding.next_funding_ts_ns += by;
-        break;
-    }
-}
-
 static int cmp_seconds(const void *a, const void *b)
 {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -165,7 +145,7 @@ static int run_case(int which, const unsigned char *file, size_t file_len, size_
         }
         while (event_reader_next(rd, ev) == 1) {
             if (p > 0)
-                shift(ev, period * (int64_t)p);
+                bcap_event_shift(ev, period * (int64_t)p);
             if (bcap_push(engine, ev) != CSCALP_OK) {
                 refused++;
                 continue;

@@ -1145,6 +1145,13 @@ const cscalp_learn *cscalp_engine_learner(const cscalp_engine *e) { return e->le
  * intents over the host's memory. */
 #define POLL_STRIDE_MAX 65536u
 
+/* An output array's stride (its first element's size): at least the
+ * version-1 struct, at most POLL_STRIDE_MAX. */
+static int stride_ok(size_t stride, size_t version1_size)
+{
+    return stride >= version1_size && stride <= POLL_STRIDE_MAX;
+}
+
 int cscalp_poll_intents(cscalp_engine *e, cscalp_intent *out, size_t cap)
 {
     if (e == NULL)
@@ -1154,7 +1161,7 @@ int cscalp_poll_intents(cscalp_engine *e, cscalp_intent *out, size_t cap)
         return api_error(e, CSCALP_EINVAL, "out: NULL pointer with cap > 0");
     if (cap == 0)
         return 0;
-    if (out[0].size < sizeof(cscalp_intent) || out[0].size > POLL_STRIDE_MAX)
+    if (!stride_ok(out[0].size, sizeof(cscalp_intent)))
         return api_error(e, CSCALP_ESTRUCT,
                          "out[0].size: smaller than the version-1 cscalp_intent, or above "
                          "65536 (not set?)");
@@ -1228,7 +1235,7 @@ int cscalp_get_orders(const cscalp_engine *e, cscalp_working_order *out, size_t 
     if (cap == 0)
         return (int)n;
     const size_t stride = out[0].size;
-    if (stride < sizeof(cscalp_working_order) || stride > POLL_STRIDE_MAX)
+    if (!stride_ok(stride, sizeof(cscalp_working_order)))
         return CSCALP_ESTRUCT;
     unsigned char *at = (unsigned char *)out;
     for (uint32_t i = 0; i < n && i < cap; i++, at += stride) {

@@ -33,13 +33,13 @@
 #include "cryptoscalp_sim.h"
 #include "equity_svg.h"
 #include "host_config.h"
+#include "paper.h"
 #include "sources.h"
 
 #define EXIT_IO 1
 #define EXIT_USAGE 2
 #define EXIT_DISAGREE 3
 #define MAX_FILES 64
-#define BATCH 64
 #define PROGRESS_EVERY 1000000u
 #define NS_PER_S 1000000000LL
 
@@ -183,11 +183,8 @@ static int build_config(const args *a, char **engine_json, cscalp_sim_venue_conf
 
 typedef struct run {
     const args *a;
-    cscalp_engine *engine;
-    cscalp_sim_venue *venue;
-    uint64_t events, refused, venue_refused, intents_new, intents_cancel, updates, update_errors;
-    uint64_t resyncs, submit_errors;
-    uint64_t venue_liquidations; /* liquidations the venue has reported */
+    paper_link paper; /* the engine, the venue and the counts between them */
+    uint64_t events, refused, venue_refused;
     int64_t first_ns, now_ns, split_ns, stop_ns;
     int started, trading, stopped;
     char *split_stats; /* engine stats when the walk-forward's test period began */
@@ -252,7 +249,7 @@ static void add_point(run *r, int64_t t)
     }
     cscalp_sim_venue_account acc;
     acc.size = sizeof acc;
-    cscalp_sim_venue_get_account(r->venue, &acc);
+    cscalp_sim_venue_get_account(r->paper.venue, &acc);
     equity_point *p = &r->points[r->n_points++];
     p->t_s = (double)(t - r->first_ns) / 1e9;
     p->equity = acc.equity;
@@ -260,62 +257,10 @@ static void add_point(run *r, int64_t t)
     r->pending_trade = 0;
 }
 
-/* Intents to the venue, the venue's updates to the engine, until neither
- * has anything more at this time. */
 static void exchange(run *r)
 {
-    for (int round = 0; round < 16; round++) {
-        cscalp_intent its[BATCH];
-        its[0].size = sizeof its[0];
-        int n = cscalp_poll_intents(r->engine, its, BATCH);
-        int moved = n > 0;
-        for (int i = 0; i < n; i++) {
-            if (its[i].kind == CSCALP_INTENT_NEW)
-                r->intents_new++;
-            else
-                r->intents_cancel++;
-            if (cscalp_sim_venue_submit(r->venue, &its[i]) != CSCALP_OK &&
-                its[i].kind == CSCALP_INTENT_NEW) {
-                /* The venue would not take it (full, malformed): the
-                 * engine hears a rejection instead of waiting forever. */
-                r->submit_errors++;
-                cscalp_order_update rej;
-                memset(&rej, 0, sizeof rej);
-                rej.size = sizeof rej;
-                rej.type = CSCALP_UPDATE_REJECTED;
-                rej.client_id = its[i].client_id;
-                rej.ts_ns = r->now_ns;
-                rej.text = "the simulated venue refused the order";
-                if (cscalp_on_order(r->engine, &rej) != CSCALP_OK)
-                    r->update_errors++;
-            }
-        }
-        cscalp_order_update us[BATCH];
-        us[0].size = sizeof us[0];
-        n = cscalp_sim_venue_poll(r->venue, r->now_ns, us, BATCH);
-        moved |= n > 0;
-        for (int i = 0; i < n; i++) {
-            r->updates++;
-            if (us[i].type == CSCALP_UPDATE_FILL)
-                r->pending_trade = 1; /* its side: from the position, by the caller */
-            if (cscalp_on_order(r->engine, &us[i]) != CSCALP_OK)
-                r->update_errors++;
-        }
-        cscalp_sim_venue_account acc;
-        acc.size = sizeof acc;
-        cscalp_sim_venue_get_account(r->venue, &acc);
-        if (acc.liquidations_reported != r->venue_liquidations) {
-            /* The venue closed the position; the stream has just told us
-             * (after every update before it): the engine hears it as a
-             * resync, as a live host would from its account stream. */
-            r->venue_liquidations = acc.liquidations_reported;
-            cscalp_set_position(r->engine, acc.position_reported, acc.entry_reported);
-            r->resyncs++;
-            moved = 1;
-        }
-        if (!moved)
-            break;
-    }
+    if (paper_exchange(&r->paper, r->now_ns) > 0)
+        r->pending_trade = 1; /* its side: from the position, by the caller */
 }
 
 static void on_time(run *r, int64_t t)
@@ -335,8 +280,8 @@ static void on_time(run *r, int64_t t)
     if (!r->trading && t >= r->split_ns) {
         r->trading = 1;
         if (r->a->train_s > 0)
-            r->split_stats = json_text(stats_json, r->engine);
-        cscalp_set_autonomy(r->engine, CSCALP_AUTONOMY_AUTONOMOUS);
+            r->split_stats = json_text(stats_json, r->paper.engine);
+        cscalp_set_autonomy(r->paper.engine, CSCALP_AUTONOMY_AUTONOMOUS);
     }
 }
 
@@ -362,7 +307,7 @@ static void set_ts(bcap_event *ev, int64_t t)
  * --md-latency-ms), then intents and updates. Returns 0 when refused. */
 static int engine_event(run *r, bcap_event *ev, int64_t t)
 {
-    if (bcap_push(r->engine, ev) != CSCALP_OK) {
+    if (bcap_push(r->paper.engine, ev) != CSCALP_OK) {
         r->refused++; /* counted per reason in the engine's stats */
         return 0;
     }
@@ -381,7 +326,7 @@ static void deliver_due(run *r, int64_t t)
         const int64_t at = bcap_event_ts(ev);
         if (at > t)
             break;
-        cscalp_sim_venue_advance(r->venue, at);
+        cscalp_sim_venue_advance(r->paper.venue, at);
         if (engine_event(r, ev, at))
             exchange(r);
         r->late_head = (r->late_head + 1) % r->late_cap;
@@ -444,7 +389,7 @@ static int stream(run *r, size_t index, size_t *count, int *stop)
              * The venue gets every decoded event (the engine's verdict
              * comes later); the engine gets it stamped with its arrival. */
             deliver_due(r, t);
-            if (bcap_push_venue(r->venue, &ev) != CSCALP_OK)
+            if (bcap_push_venue(r->paper.venue, &ev) != CSCALP_OK)
                 r->venue_refused++;
             r->now_ns = t > r->now_ns ? t : r->now_ns;
             if (!r->started)
@@ -457,18 +402,18 @@ static int stream(run *r, size_t index, size_t *count, int *stop)
         } else {
             if (!engine_event(r, &ev, t))
                 continue;
-            if (bcap_push_venue(r->venue, &ev) != CSCALP_OK)
+            if (bcap_push_venue(r->paper.venue, &ev) != CSCALP_OK)
                 r->venue_refused++;
         }
         cscalp_position p0;
         p0.size = sizeof p0;
-        cscalp_get_position(r->engine, &p0);
+        cscalp_get_position(r->paper.engine, &p0);
         exchange(r);
         if (r->pending_trade) {
             /* The chart marks buys and sells by how the position moved. */
             cscalp_position p1;
             p1.size = sizeof p1;
-            cscalp_get_position(r->engine, &p1);
+            cscalp_get_position(r->paper.engine, &p1);
             r->pending_trade = p1.position > p0.position ? 1 : p1.position < p0.position ? -1 : 0;
         }
         if (t >= r->next_point_ns || r->pending_trade) {
@@ -566,12 +511,12 @@ static int write_report(const run *r, const char *path, const char *venue_json,
     cJSON_AddNumberToObject(run_o, "events", (double)r->events);
     cJSON_AddNumberToObject(run_o, "refused", (double)r->refused);
     cJSON_AddNumberToObject(run_o, "refused_by_venue", (double)r->venue_refused);
-    cJSON_AddNumberToObject(run_o, "submit_errors", (double)r->submit_errors);
-    cJSON_AddNumberToObject(run_o, "intents_new", (double)r->intents_new);
-    cJSON_AddNumberToObject(run_o, "intents_cancel", (double)r->intents_cancel);
-    cJSON_AddNumberToObject(run_o, "updates", (double)r->updates);
-    cJSON_AddNumberToObject(run_o, "updates_refused_by_engine", (double)r->update_errors);
-    cJSON_AddNumberToObject(run_o, "liquidation_resyncs", (double)r->resyncs);
+    cJSON_AddNumberToObject(run_o, "submit_errors", (double)r->paper.submit_errors);
+    cJSON_AddNumberToObject(run_o, "intents_new", (double)r->paper.intents_new);
+    cJSON_AddNumberToObject(run_o, "intents_cancel", (double)r->paper.intents_cancel);
+    cJSON_AddNumberToObject(run_o, "updates", (double)r->paper.updates);
+    cJSON_AddNumberToObject(run_o, "updates_refused_by_engine", (double)r->paper.update_errors);
+    cJSON_AddNumberToObject(run_o, "liquidation_resyncs", (double)r->paper.resyncs);
     cJSON_AddBoolToObject(run_o, "positions_agree", agree);
     if (r->a->train_s > 0) {
         cJSON *wf = cJSON_AddObjectToObject(run_o, "walk_forward");
@@ -604,8 +549,8 @@ static void summary(const run *r, const cJSON *v, const cJSON *stats, int agree)
            (unsigned long long)r->events, num(v, "span_s"), (unsigned long long)r->refused);
     printf("  intents       %llu new, %llu cancel; %llu venue updates (%llu refused by the "
            "engine)\n",
-           (unsigned long long)r->intents_new, (unsigned long long)r->intents_cancel,
-           (unsigned long long)r->updates, (unsigned long long)r->update_errors);
+           (unsigned long long)r->paper.intents_new, (unsigned long long)r->paper.intents_cancel,
+           (unsigned long long)r->paper.updates, (unsigned long long)r->paper.update_errors);
     printf("  fills         %.0f (%.0f maker, %.0f taker), %.0f rejects, %.0f liquidations\n",
            num(v, "fills"), num(v, "maker_fills"), num(v, "taker_fills"), num(v, "rejects"),
            num(v, "liquidations"));
@@ -642,15 +587,15 @@ int main(int argc, char **argv)
     static run r;
     r.a = &a;
     char err[512];
-    if (cscalp_open_ex(&r.engine, engine_json, NULL, err, sizeof err) != CSCALP_OK) {
+    if (cscalp_open_ex(&r.paper.engine, engine_json, NULL, err, sizeof err) != CSCALP_OK) {
         fprintf(stderr, "cscalp-backtest: configuration: %s\n", err);
         free(engine_json);
         return EXIT_USAGE;
     }
     free(engine_json);
-    if (cscalp_sim_venue_open(&r.venue, &vc, NULL, err, sizeof err) != CSCALP_OK) {
+    if (cscalp_sim_venue_open(&r.paper.venue, &vc, NULL, err, sizeof err) != CSCALP_OK) {
         fprintf(stderr, "cscalp-backtest: venue: %s\n", err);
-        cscalp_close(r.engine);
+        cscalp_close(r.paper.engine);
         return EXIT_USAGE;
     }
     r.wall_start = wall_s();
@@ -664,21 +609,21 @@ int main(int argc, char **argv)
         /* Let what is in flight land: orders reach the venue, its last
          * updates reach the engine. */
         r.now_ns += vc.order_latency_ns + vc.report_latency_ns;
-        cscalp_sim_venue_advance(r.venue, r.now_ns);
+        cscalp_sim_venue_advance(r.paper.venue, r.now_ns);
         exchange(&r);
         add_point(&r, r.now_ns);
     }
 
     cscalp_sim_venue_account acc;
     acc.size = sizeof acc;
-    cscalp_sim_venue_get_account(r.venue, &acc);
+    cscalp_sim_venue_get_account(r.paper.venue, &acc);
     cscalp_position pos;
     pos.size = sizeof pos;
-    cscalp_get_position(r.engine, &pos);
+    cscalp_get_position(r.paper.engine, &pos);
     const int agree = fabs(acc.position - pos.position) < 1e-9;
-    char *vj = json_text(venue_json, r.venue);
-    char *sj = json_text(stats_json, r.engine);
-    char *cj = json_text(config_json, r.engine);
+    char *vj = json_text(venue_json, r.paper.venue);
+    char *sj = json_text(stats_json, r.paper.engine);
+    char *cj = json_text(config_json, r.paper.engine);
     cJSON *v = vj ? cJSON_Parse(vj) : NULL;
     cJSON *st = sj ? cJSON_Parse(sj) : NULL;
     if (status == 0 && v && st) {
@@ -707,7 +652,7 @@ int main(int argc, char **argv)
     free(r.split_stats);
     free(r.points);
     free(r.late);
-    cscalp_sim_venue_close(r.venue);
-    cscalp_close(r.engine);
+    cscalp_sim_venue_close(r.paper.venue);
+    cscalp_close(r.paper.engine);
     return status;
 }

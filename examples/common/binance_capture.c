@@ -170,16 +170,13 @@ static int reader_new(bcap_reader **out, const char *name, const bcap_options *o
 int bcap_open(bcap_reader **out, const char *path, const bcap_options *options,
               char *errbuf, size_t errbuf_cap)
 {
+    if (!out)
+        return reader_new(NULL, path, options, errbuf, errbuf_cap); /* names the error */
+    *out = NULL;
     bcap_reader *r = NULL;
-    if (out)
-        *out = NULL;
-    int rc = reader_new(&r, path, options, errbuf, errbuf_cap);
+    const int rc = reader_new(&r, path, options, errbuf, errbuf_cap);
     if (rc != BCAP_OK)
         return rc;
-    if (!out) {
-        bcap_close(r);
-        return BCAP_EINVAL;
-    }
     errno = 0;
     r->gz = gzopen(path, "rb");
     if (!r->gz) {
@@ -831,6 +828,26 @@ int bcap_push_venue(cscalp_sim_venue *venue, const bcap_event *event)
         return cscalp_sim_venue_on_book(venue, &event->book);
     default:
         return cscalp_sim_venue_on_funding(venue, &event->funding);
+    }
+}
+
+void bcap_event_shift(bcap_event *event, int64_t by)
+{
+    switch (event->kind) {
+    case CSCALP_KIND_TRADE:
+        event->trade.ts_ns += by;
+        break;
+    case CSCALP_KIND_QUOTE:
+        event->quote.ts_ns += by;
+        break;
+    case CSCALP_KIND_BOOK:
+        event->book.ts_ns += by;
+        break;
+    default:
+        event->funding.ts_ns += by;
+        if (event->funding.next_funding_ts_ns > 0)
+            event->funding.next_funding_ts_ns += by;
+        break;
     }
 }
 

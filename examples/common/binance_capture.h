@@ -89,6 +89,12 @@ int bcap_push_venue(cscalp_sim_venue *venue, const bcap_event *event);
 /** The event's time stamp (ns), whatever its kind. */
 int64_t bcap_event_ts(const bcap_event *event);
 
+/** Move the event `by` ns in time; a funding event's announced settlement
+ *  (when known) moves with it, so "the next settlement is in 3 h" stays
+ *  true. For replays shifted in time and hosts that stamp their own clock. */
+void bcap_event_shift(bcap_event *event, int64_t by);
+
+
 /** Counters since bcap_open. */
 typedef struct bcap_counters {
     uint64_t lines;         /**< lines read */

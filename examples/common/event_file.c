@@ -185,6 +185,25 @@ int event_writer_close(event_writer *w, char *err, size_t cap)
     return failed ? BCAP_EIO : BCAP_OK;
 }
 
+#define HEAD_BYTES 16
+
+/* The 16-byte head (`got` bytes of it read): BCAP_OK, or BCAP_EINVAL with
+ * the reason, prefixed by `name`. */
+static int check_head(const unsigned char *head, size_t got, const char *name, char *err,
+                      size_t cap)
+{
+    if (got < HEAD_BYTES || memcmp(head, EVENT_FILE_MAGIC, 8) != 0) {
+        snprintf(err, cap, "%s: not a cscalp event file", name);
+        return BCAP_EINVAL;
+    }
+    if (get_u32(head + 8) != VERSION || get_u32(head + 12) != 0) {
+        snprintf(err, cap, "%s: event file version %u, this reader knows %u", name,
+                 get_u32(head + 8), VERSION);
+        return BCAP_EINVAL;
+    }
+    return BCAP_OK;
+}
+
 int event_reader_open(event_reader **out, const char *path, char *err, size_t cap)
 {
     *out = NULL;
@@ -193,23 +212,14 @@ int event_reader_open(event_reader **out, const char *path, char *err, size_t ca
         snprintf(err, cap, "%s: cannot open", path);
         return BCAP_EIO;
     }
-    unsigned char head[16];
-    if (fread(head, 1, sizeof head, f) != sizeof head || memcmp(head, EVENT_FILE_MAGIC, 8) != 0) {
-        fclose(f);
-        snprintf(err, cap, "%s: not a cscalp event file", path);
-        return BCAP_EINVAL;
-    }
-    if (get_u32(head + 8) != VERSION || get_u32(head + 12) != 0) {
-        fclose(f);
-        snprintf(err, cap, "%s: event file version %u, this reader knows %u", path,
-                 get_u32(head + 8), VERSION);
-        return BCAP_EINVAL;
-    }
-    event_reader *r = calloc(1, sizeof *r);
+    unsigned char head[HEAD_BYTES];
+    const int rc = check_head(head, fread(head, 1, sizeof head, f), path, err, cap);
+    event_reader *r = rc == BCAP_OK ? calloc(1, sizeof *r) : NULL;
     if (r == NULL) {
         fclose(f);
-        snprintf(err, cap, "out of memory");
-        return BCAP_ENOMEM;
+        if (rc == BCAP_OK)
+            snprintf(err, cap, "out of memory");
+        return rc == BCAP_OK ? BCAP_ENOMEM : rc;
     }
     r->f = f;
     r->buf = malloc(READ_CHUNK);
@@ -226,23 +236,16 @@ int event_reader_open_memory(event_reader **out, const void *data, size_t len, c
                             size_t cap)
 {
     *out = NULL;
-    const unsigned char *head = data;
-    if (len < 16 || memcmp(head, EVENT_FILE_MAGIC, 8) != 0) {
-        snprintf(err, cap, "not a cscalp event file");
-        return BCAP_EINVAL;
-    }
-    if (get_u32(head + 8) != VERSION || get_u32(head + 12) != 0) {
-        snprintf(err, cap, "event file version %u, this reader knows %u", get_u32(head + 8),
-                 VERSION);
-        return BCAP_EINVAL;
-    }
+    const int rc = check_head(data, len, "(memory)", err, cap);
+    if (rc != BCAP_OK)
+        return rc;
     event_reader *r = calloc(1, sizeof *r);
     if (r == NULL) {
         snprintf(err, cap, "out of memory");
         return BCAP_ENOMEM;
     }
-    r->buf = (unsigned char *)(uintptr_t)head; /* only read: f is NULL */
-    r->pos = 16;
+    r->buf = (unsigned char *)(uintptr_t)data; /* only read: f is NULL */
+    r->pos = HEAD_BYTES;
     r->len = len;
     *out = r;
     return BCAP_OK;

@@ -54,6 +54,7 @@
 #include "cryptoscalp.h"
 #include "cryptoscalp_sim.h"
 #include "host_config.h"
+#include "paper.h"
 
 #define EXIT_IO 1
 #define EXIT_USAGE 2
@@ -105,8 +106,7 @@ typedef struct host {
     struct sockaddr_in addr;
     char read_chunk[READ_CHUNK];
 
-    cscalp_engine *engine;
-    cscalp_sim_venue *venue; /* paper mode */
+    paper_link link; /* the engine; the paper venue (NULL with a router); counts */
     bcap_reader *feed;
     line_buf feed_lines, update_lines;
     FILE *intents_out, *health_log;
@@ -120,14 +120,13 @@ typedef struct host {
     int depth_seen;        /* a book event came once: after an outage, wait for the book */
     int connected;         /* the TCP connection is established */
     int64_t drain_ns;      /* paper venue: order + report latency, and 1 ms */
-    int feed_up;           /* data has flowed since the last (re)connect */
-    int64_t down_since_ns; /* when the feed went down, 0 while up */
+    int64_t down_since_ns; /* when the feed went down (or the host started); 0 while
+                              data flows */
     uint64_t backoff_ms, rng;
-    uint64_t venue_liquidations;
 
-    uint64_t lines, events, refused, intents_new, intents_cancel, updates, update_errors;
+    uint64_t lines, events, refused, venue_refused;
     uint64_t connects, connect_failures, disconnects, recoveries, checkpoints,
-        checkpoint_failures, resyncs, submit_errors;
+        checkpoint_failures;
     int resumed;
     int status;
 } host;
@@ -216,14 +215,6 @@ static void host_event(host *h, const char *severity, const char *event, const c
 
 /* ------------------------------------------------------------ orders */
 
-/* An update to the engine. */
-static void apply_update(host *h, const cscalp_order_update *u)
-{
-    h->updates++;
-    if (cscalp_on_order(h->engine, u) != CSCALP_OK)
-        h->update_errors++; /* counted and reported by the engine */
-}
-
 static const char *side_name(int side)
 {
     return side == CSCALP_SIDE_BUY ? "buy" : "sell";
@@ -266,64 +257,27 @@ static void write_intent(host *h, const cscalp_intent *it)
     }
 }
 
-/* An intent to the paper venue; one it cannot take comes back rejected,
- * so the engine never waits for an answer that will not come. */
-static void submit_paper(host *h, const cscalp_intent *it, int64_t now)
-{
-    if (cscalp_sim_venue_submit(h->venue, it) == CSCALP_OK || it->kind != CSCALP_INTENT_NEW)
-        return;
-    h->submit_errors++;
-    cscalp_order_update rej;
-    memset(&rej, 0, sizeof rej);
-    rej.size = sizeof rej;
-    rej.type = CSCALP_UPDATE_REJECTED;
-    rej.client_id = it->client_id;
-    rej.ts_ns = now;
-    rej.text = "the paper venue refused the order";
-    apply_update(h, &rej);
-}
-
-/* After every call that can queue intents: send them, bring the venue's
- * updates back, until neither side has more. */
+/* After every call that can queue intents: to the paper venue and its
+ * updates back (examples/common/paper.h), or out to the router. */
 static void exchange_at(host *h, int64_t now)
 {
-    for (int round = 0; round < 16; round++) {
+    if (h->link.venue) {
+        paper_exchange(&h->link, now);
+        return;
+    }
+    for (;;) {
         cscalp_intent its[BATCH];
         its[0].size = sizeof its[0];
-        int n = cscalp_poll_intents(h->engine, its, BATCH);
-        int moved = n > 0;
+        const int n = cscalp_poll_intents(h->link.engine, its, BATCH);
         for (int i = 0; i < n; i++) {
-            if (its[i].kind == CSCALP_INTENT_NEW) {
-                h->intents_new++;
-            } else {
-                h->intents_cancel++;
-            }
-            if (h->venue)
-                submit_paper(h, &its[i], now);
+            if (its[i].kind == CSCALP_INTENT_NEW)
+                h->link.intents_new++;
             else
-                write_intent(h, &its[i]);
+                h->link.intents_cancel++;
+            write_intent(h, &its[i]);
         }
-        if (h->venue) {
-            cscalp_order_update us[BATCH];
-            us[0].size = sizeof us[0];
-            n = cscalp_sim_venue_poll(h->venue, now, us, BATCH);
-            moved |= n > 0;
-            for (int i = 0; i < n; i++)
-                apply_update(h, &us[i]);
-            cscalp_sim_venue_account acc;
-            acc.size = sizeof acc;
-            cscalp_sim_venue_get_account(h->venue, &acc);
-            if (acc.liquidations_reported != h->venue_liquidations) {
-                /* The venue closed the position: the account stream says
-                 * so, and the engine takes the venue's word. */
-                h->venue_liquidations = acc.liquidations_reported;
-                cscalp_set_position(h->engine, acc.position_reported, acc.entry_reported);
-                h->resyncs++;
-                moved = 1;
-            }
-        }
-        if (!moved)
-            break;
+        if (n < BATCH)
+            return;
     }
 }
 
@@ -340,11 +294,11 @@ static void write_stats(host *h)
     if (h->a->stats_out == NULL)
         return;
     size_t need = 0;
-    cscalp_stats_json(h->engine, NULL, 0, &need);
+    cscalp_stats_json(h->link.engine, NULL, 0, &need);
     char *buf = malloc(need + 1);
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", h->a->stats_out);
-    FILE *f = buf && cscalp_stats_json(h->engine, buf, need + 1, NULL) == CSCALP_OK
+    FILE *f = buf && cscalp_stats_json(h->link.engine, buf, need + 1, NULL) == CSCALP_OK
                   ? fopen(tmp, "w")
                   : NULL;
     int ok = f != NULL && fputs(buf, f) >= 0 && fputc('\n', f) != EOF;
@@ -363,12 +317,12 @@ static int checkpoint(host *h, const char *why)
     if (h->a->checkpoint == NULL)
         return 0;
     const uint64_t t0 = uv_hrtime();
-    if (cscalp_save(h->engine, h->a->checkpoint) != CSCALP_OK) {
+    if (cscalp_save(h->link.engine, h->a->checkpoint) != CSCALP_OK) {
         /* The engine raised CHECKPOINT_FAILED too; the previous checkpoint
          * is still in place (cscalp_save replaces it atomically). */
         h->checkpoint_failures++;
         host_event(h, "error", "checkpoint_failed", "%s (%s): %s", h->a->checkpoint, why,
-                   cscalp_last_error(h->engine));
+                   cscalp_last_error(h->link.engine));
         return -1;
     }
     h->checkpoints++;
@@ -387,12 +341,12 @@ static void settle_resumed_orders(host *h)
 {
     cscalp_working_order wo[64];
     wo[0].size = sizeof wo[0];
-    const int n = cscalp_get_orders(h->engine, wo, 64);
+    const int n = cscalp_get_orders(h->link.engine, wo, 64);
     const int listed = n < 64 ? n : 64;
     cscalp_position p;
     p.size = sizeof p;
-    cscalp_get_position(h->engine, &p);
-    if (h->venue) {
+    cscalp_get_position(h->link.engine, &p);
+    if (h->link.venue) {
         for (int i = 0; i < listed; i++) {
             cscalp_order_update u;
             memset(&u, 0, sizeof u);
@@ -401,10 +355,10 @@ static void settle_resumed_orders(host *h)
             u.client_id = wo[i].client_id;
             u.ts_ns = host_now_ns(h);
             u.text = "the paper venue restarted";
-            apply_update(h, &u);
+            paper_apply(&h->link, &u);
         }
         if (p.position != 0.0)
-            cscalp_set_position(h->engine, 0.0, 0.0);
+            cscalp_set_position(h->link.engine, 0.0, 0.0);
     } else {
         fprintf(h->intents_out, "{\"kind\":\"resume\",\"position\":%.17g,\"entry_price\":%.17g,"
                                 "\"working\":[",
@@ -418,59 +372,32 @@ static void settle_resumed_orders(host *h)
         fputs("]}\n", h->intents_out);
         fflush(h->intents_out);
     }
-    const int left = cscalp_get_orders(h->engine, NULL, 0);
-    host_event(h, h->venue && left != 0 ? "error" : "info", "orders_settled",
+    const int left = cscalp_get_orders(h->link.engine, NULL, 0);
+    host_event(h, h->link.venue && left != 0 ? "error" : "info", "orders_settled",
                "%d orders working at the checkpoint; %s; %d working now", n,
-               h->venue ? "closed, position set flat (a new paper account)"
+               h->link.venue ? "closed, position set flat (a new paper account)"
                         : "listed for the router to report",
                left);
 }
 
 /* ------------------------------------------------------------ market data */
 
-/* Host time on the event; the funding settlement time moves with it, so
- * "the next settlement is in 3 h" stays true. */
-static void stamp(bcap_event *ev, int64_t now)
-{
-    const int64_t recorded = bcap_event_ts(ev);
-    switch (ev->kind) {
-    case CSCALP_KIND_TRADE:
-        ev->trade.ts_ns = now;
-        break;
-    case CSCALP_KIND_QUOTE:
-        ev->quote.ts_ns = now;
-        break;
-    case CSCALP_KIND_BOOK:
-        ev->book.ts_ns = now;
-        break;
-    default:
-        if (ev->funding.next_funding_ts_ns > 0)
-            ev->funding.next_funding_ts_ns += now - recorded;
-        ev->funding.ts_ns = now;
-        break;
-    }
-}
-
 /* Data flows again after an outage: trading resumes at the host's level. */
 static void feed_recovered(host *h)
 {
-    h->feed_up = 1;
     h->backoff_ms = h->a->reconnect_min_ms;
-    if (h->down_since_ns == 0)
-        return;
     const double outage_ms = (double)(host_now_ns(h) - h->down_since_ns) / 1e6;
     const int first = h->connects == 1 && h->disconnects == 0;
     h->down_since_ns = 0;
     if (!first)
         h->recoveries++;
-    const int rc = cscalp_set_autonomy(h->engine, h->wanted_autonomy);
+    const int rc = cscalp_set_autonomy(h->link.engine, h->wanted_autonomy);
     /* A refusal (the kill switch is tripped: an operator re-arms it) leaves
      * the engine at MANUAL; the engine's own event says why. */
     host_event(h, rc == CSCALP_OK ? "info" : "error", first ? "feed_started" : "feed_recovered",
                "data flows %s %.0f ms; autonomy %d %s", first ? "after" : "again after",
                outage_ms, h->wanted_autonomy,
-               rc == CSCALP_OK ? "set" : cscalp_error_name(rc));
-    exchange(h);
+               rc == CSCALP_OK ? "set" : cscalp_error_name(rc)); /* the caller exchanges next */
 }
 
 static void stop_host(host *h, const char *why);
@@ -493,19 +420,19 @@ static void on_feed_line(host *h, const char *line, size_t len)
     if (rc == 0)
         return; /* no event: another kind, a diff while out of sync, or a bad line (counted) */
     const int64_t now = host_now_ns(h);
-    stamp(&ev, now);
-    if (bcap_push(h->engine, &ev) != CSCALP_OK) {
+    bcap_event_shift(&ev, now - bcap_event_ts(&ev)); /* the host's clock, settlement along */
+    if (bcap_push(h->link.engine, &ev) != CSCALP_OK) {
         h->refused++; /* counted per reason and reported by the engine */
         return;
     }
     h->events++;
-    if (h->venue && bcap_push_venue(h->venue, &ev) != CSCALP_OK)
-        h->submit_errors++;
+    if (h->link.venue && bcap_push_venue(h->link.venue, &ev) != CSCALP_OK)
+        h->venue_refused++;
     if (ev.kind == CSCALP_KIND_BOOK)
         h->depth_seen = 1;
     /* Trading resumes on the first event, or, once the stream has carried
      * depth, when the book is rebuilt (not on a stale pre-outage book). */
-    if (!h->feed_up && (!h->depth_seen || bcap_book_in_sync(h->feed)))
+    if (h->down_since_ns != 0 && (!h->depth_seen || bcap_book_in_sync(h->feed)))
         feed_recovered(h);
     exchange(h);
 }
@@ -576,14 +503,13 @@ static void feed_down(host *h, const char *why)
 {
     if (h->down_since_ns == 0)
         h->down_since_ns = host_now_ns(h);
-    h->feed_up = 0;
     h->disconnects++;
     bcap_stream_broken(h->feed);
     h->feed_lines.len = 0; /* a half line from the old connection is no line */
     h->feed_lines.overlong = 0;
-    const int was = cscalp_get_autonomy(h->engine);
+    const int was = cscalp_get_autonomy(h->link.engine);
     if (was > CSCALP_AUTONOMY_MANUAL)
-        cscalp_set_autonomy(h->engine, CSCALP_AUTONOMY_MANUAL); /* cancels working orders */
+        cscalp_set_autonomy(h->link.engine, CSCALP_AUTONOMY_MANUAL); /* cancels working orders */
     host_event(h, "warning", "feed_disconnected",
                "%s; book cleared until the next snapshot, autonomy %d -> MANUAL until data flows",
                why, was);
@@ -741,8 +667,8 @@ static void on_update_line(host *h, const char *line, size_t len)
         const double pos = number_or(o, "position", NAN), entry = number_or(o, "entry_price", 0);
         if (!isfinite(pos))
             bad = "position: missing or not a number";
-        else if (cscalp_set_position(h->engine, pos, entry) != CSCALP_OK)
-            bad = cscalp_last_error(h->engine);
+        else if (cscalp_set_position(h->link.engine, pos, entry) != CSCALP_OK)
+            bad = cscalp_last_error(h->link.engine);
     } else if (update_type_of(type->valuestring) == 0) {
         bad = "type: not ack, rejected, fill, cancelled, expired or position";
     } else {
@@ -767,11 +693,11 @@ static void on_update_line(host *h, const char *line, size_t len)
                                                                                           : 0)
                                               : 0;
             u.text = cJSON_IsString(text) ? text->valuestring : NULL;
-            apply_update(h, &u); /* a refusal names its field in the engine's event */
+            paper_apply(&h->link, &u); /* a refusal names its field in the engine's event */
         }
     }
     if (bad) {
-        h->update_errors++;
+        h->link.update_errors++;
         size_t cut = len > 120 ? 120 : len;
         while (cut > 0 && cut < len && ((unsigned char)line[cut] & 0xC0) == 0x80)
             cut--; /* not inside a UTF-8 character: the log stays valid JSON text */
@@ -799,7 +725,7 @@ static void on_updates_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *
     h->updates_open = 0;
     /* Without the router's updates no fill would be booked: trade no more. */
     h->wanted_autonomy = CSCALP_AUTONOMY_MANUAL;
-    cscalp_set_autonomy(h->engine, CSCALP_AUTONOMY_MANUAL);
+    cscalp_set_autonomy(h->link.engine, CSCALP_AUTONOMY_MANUAL);
     host_event(h, "error", "updates_closed", "--updates-in: %s; held at MANUAL",
                nread == UV_EOF ? "end of input" : uv_strerror((int)nread));
     exchange(h);
@@ -811,9 +737,9 @@ static void on_tick(uv_timer_t *t)
 {
     host *h = t->data;
     const int64_t now = host_now_ns(h);
-    cscalp_tick(h->engine, now); /* time-decayed features, time-outs, the decision grid */
-    if (h->venue)
-        cscalp_sim_venue_advance(h->venue, now);
+    cscalp_tick(h->link.engine, now); /* time-decayed features, time-outs, the decision grid */
+    if (h->link.venue)
+        cscalp_sim_venue_advance(h->link.venue, now);
     exchange(h);
 }
 
@@ -834,16 +760,16 @@ static void stop_host(host *h, const char *why)
         return;
     h->stopping = 1;
     host_event(h, "info", "stopping", "%s", why);
-    if (h->venue) {
+    if (h->link.venue) {
         /* The paper account ends with the process: its working orders are
          * cancelled and every answer in flight is delivered (the venue's
          * latencies), so the checkpoint's orders and position are the
          * venue's. A router answers on its own time: nothing to drain. */
-        cscalp_set_autonomy(h->engine, CSCALP_AUTONOMY_MANUAL);
+        cscalp_set_autonomy(h->link.engine, CSCALP_AUTONOMY_MANUAL);
         exchange(h);
         const int64_t t = host_now_ns(h) + h->drain_ns;
-        cscalp_tick(h->engine, t);
-        cscalp_sim_venue_advance(h->venue, t);
+        cscalp_tick(h->link.engine, t);
+        cscalp_sim_venue_advance(h->link.venue, t);
         exchange_at(h, t);
     }
     if (checkpoint(h, why) != 0 && h->status == 0)
@@ -1028,7 +954,7 @@ static int open_engine(host *h, cscalp_sim_venue_config *vc)
     if (probe) {
         fclose(probe);
         free(engine_json);
-        rc = cscalp_open_checkpoint(&h->engine, a->checkpoint, NULL, err, sizeof err);
+        rc = cscalp_open_checkpoint(&h->link.engine, a->checkpoint, NULL, err, sizeof err);
         if (rc != CSCALP_OK) {
             /* Never trade from a state we cannot vouch for: the operator
              * decides (move the file away to start fresh). */
@@ -1038,22 +964,22 @@ static int open_engine(host *h, cscalp_sim_venue_config *vc)
         }
         h->resumed = 1;
         char *patch = host_config_patch("cscalp-live", a->config, &rc);
-        if (patch && cscalp_configure(h->engine, patch) != CSCALP_OK) {
+        if (patch && cscalp_configure(h->link.engine, patch) != CSCALP_OK) {
             fprintf(stderr, "cscalp-live: --config on the resumed engine: %s\n",
-                    cscalp_last_error(h->engine));
+                    cscalp_last_error(h->link.engine));
             free(patch);
             return EXIT_USAGE;
         }
         free(patch);
         return 0;
     }
-    rc = cscalp_open(&h->engine, engine_json);
+    rc = cscalp_open(&h->link.engine, engine_json);
     free(engine_json);
     if (rc != CSCALP_OK) {
         fprintf(stderr, "cscalp-live: configuration: %s\n",
-                h->engine ? cscalp_last_error(h->engine) : cscalp_strerror(rc));
-        cscalp_close(h->engine);
-        h->engine = NULL;
+                h->link.engine ? cscalp_last_error(h->link.engine) : cscalp_strerror(rc));
+        cscalp_close(h->link.engine);
+        h->link.engine = NULL;
         return EXIT_USAGE;
     }
     return 0;
@@ -1103,7 +1029,7 @@ static void print_summary(host *h)
     const bcap_counters *c = bcap_get_counters(h->feed);
     cscalp_position p;
     p.size = sizeof p;
-    cscalp_get_position(h->engine, &p);
+    cscalp_get_position(h->link.engine, &p);
     fprintf(stderr,
             "cscalp-live: {\"resumed\":%s,\"lines\":%" PRIu64 ",\"events\":%" PRIu64
             ",\"refused\":%" PRIu64 ",\"intents_new\":%" PRIu64 ",\"intents_cancel\":%" PRIu64
@@ -1112,15 +1038,19 @@ static void print_summary(host *h)
             ",\"recoveries\":%" PRIu64 ",\"checkpoints\":%" PRIu64
             ",\"checkpoint_failures\":%" PRIu64 ",\"book_gaps\":%" PRIu64
             ",\"book_resyncs\":%" PRIu64 ",\"parse_errors\":%" PRIu64 ",\"position\":%.17g"
-            ",\"open_orders\":%u,\"fills\":%" PRIu64 ",\"equity\":%.10g",
-            h->resumed ? "true" : "false", h->lines, h->events, h->refused, h->intents_new,
-            h->intents_cancel, h->updates, h->update_errors, h->connects, h->connect_failures,
-            h->disconnects, h->recoveries, h->checkpoints, h->checkpoint_failures, c->gaps,
-            c->resyncs, c->parse_errors, p.position, p.open_orders, p.fills, p.equity);
-    if (h->venue) {
+            ",\"open_orders\":%u,\"fills\":%" PRIu64 ",\"equity\":%.10g"
+            ",\"venue_refused\":%" PRIu64 ",\"submit_errors\":%" PRIu64
+            ",\"liquidation_resyncs\":%" PRIu64,
+            h->resumed ? "true" : "false", h->lines, h->events, h->refused, h->link.intents_new,
+            h->link.intents_cancel, h->link.updates, h->link.update_errors, h->connects,
+            h->connect_failures, h->disconnects, h->recoveries, h->checkpoints,
+            h->checkpoint_failures, c->gaps, c->resyncs, c->parse_errors, p.position,
+            p.open_orders, p.fills, p.equity, h->venue_refused, h->link.submit_errors,
+            h->link.resyncs);
+    if (h->link.venue) {
         cscalp_sim_venue_account acc;
         acc.size = sizeof acc;
-        cscalp_sim_venue_get_account(h->venue, &acc);
+        cscalp_sim_venue_get_account(h->link.venue, &acc);
         fprintf(stderr, ",\"venue_position\":%.17g,\"venue_equity\":%.10g", acc.position,
                 acc.equity);
     }
@@ -1166,17 +1096,17 @@ int main(int argc, char **argv)
         status = EXIT_IO;
     }
     if (status == 0 && !a.intents_out &&
-        cscalp_sim_venue_open(&h->venue, &vc, NULL, err, sizeof err) != CSCALP_OK) {
+        cscalp_sim_venue_open(&h->link.venue, &vc, NULL, err, sizeof err) != CSCALP_OK) {
         fprintf(stderr, "cscalp-live: venue: %s\n", err);
         status = EXIT_USAGE;
     }
     if (status != 0) {
-        cscalp_close(h->engine);
+        cscalp_close(h->link.engine);
         bcap_close(h->feed);
         return status;
     }
 
-    cscalp_set_health_callback(h->engine, on_health, h); /* not in checkpoints: set each start */
+    cscalp_set_health_callback(h->link.engine, on_health, h); /* not in checkpoints: set each start */
     if (h->resumed) {
         host_event(h, "info", "resumed", "from %s", a.checkpoint);
         settle_resumed_orders(h);
@@ -1184,8 +1114,8 @@ int main(int argc, char **argv)
     /* No data yet: held at MANUAL until the first event, as after an
      * outage; the level asked for is set then. */
     h->down_since_ns = host_now_ns(h);
-    if (cscalp_get_autonomy(h->engine) > CSCALP_AUTONOMY_MANUAL)
-        cscalp_set_autonomy(h->engine, CSCALP_AUTONOMY_MANUAL);
+    if (cscalp_get_autonomy(h->link.engine) > CSCALP_AUTONOMY_MANUAL)
+        cscalp_set_autonomy(h->link.engine, CSCALP_AUTONOMY_MANUAL);
 
     uv_timer_init(h->loop, &h->tick_timer);
     uv_timer_init(h->loop, &h->checkpoint_timer);
@@ -1212,8 +1142,8 @@ int main(int argc, char **argv)
 
     print_summary(h);
     /* The learner thread is joined and every buffer freed by cscalp_close. */
-    cscalp_close(h->engine);
-    cscalp_sim_venue_close(h->venue);
+    cscalp_close(h->link.engine);
+    cscalp_sim_venue_close(h->link.venue);
     bcap_close(h->feed);
     free(h->feed_lines.buf);
     free(h->update_lines.buf);

@@ -138,112 +138,50 @@ typedef float v8f __attribute__((vector_size(32)));
 #define CSCALP_AVX2_CLONE
 #endif
 
-/* y = W x + b over packed panels. Zero inputs (most ReLU outputs) are
- * skipped: adding 0·w changes nothing for finite weights. Two panels (32
- * outputs) go through the inputs together: each output still sums its
- * inputs in order, but four independent chains of additions keep the adder
- * busy where one panel's two chains would wait on each other's latency. */
+/* `panels` (1, 2 or 4, a constant after inlining) 16-wide panels from
+ * output jb through the inputs together: 2 × panels independent chains of
+ * additions keep the adder busy where one panel's two chains would wait on
+ * each other's latency. Each output still sums its inputs in index order. */
+static inline __attribute__((always_inline)) void
+panel_group(const packed_layer *pl, const float *x, float *y, uint32_t jb, int panels)
+{
+    const uint32_t in = pl->in;
+    const size_t step = (size_t)PANEL * in; /* from one panel to the next */
+    const float *w = pl->panels + (size_t)jb * in;
+    v8f acc[8], wv;
+#pragma GCC unroll 8
+    for (int k = 0; k < 2 * panels; k++)
+        LOAD8(acc[k], pl->bias + jb + 8 * k);
+    for (uint32_t i = 0; i < in; i++) {
+        const float xi = x[i];
+        if (xi == 0.0f)
+            continue;
+        const float *wi = w + (size_t)i * PANEL;
+#pragma GCC unroll 8
+        for (int k = 0; k < 2 * panels; k++) {
+            LOAD8(wv, wi + (size_t)(k / 2) * step + 8 * (k % 2));
+            const v8f m = xi * wv;
+            acc[k] += m;
+        }
+    }
+#pragma GCC unroll 8
+    for (int k = 0; k < 2 * panels; k++)
+        memcpy(y + jb + 8 * k, &acc[k], sizeof acc[k]);
+}
+
+/* y = W x + b over packed panels, four at a time, then two, then one. Zero
+ * inputs (most ReLU outputs) are skipped: adding 0·w changes nothing for
+ * finite weights. */
 CSCALP_AVX2_CLONE
 static void panel_layer(const packed_layer *pl, const float *x, float *y)
 {
-    const uint32_t in = pl->in;
     uint32_t jb = 0;
-    for (; jb + 4 * PANEL <= pl->out_padded; jb += 4 * PANEL) {
-        const size_t step = (size_t)PANEL * in; /* from one panel to the next */
-        const float *w = pl->panels + (size_t)jb * in;
-        const float *b = pl->bias + jb;
-        v8f a0, a1, a2, a3, a4, a5, a6, a7, w0, w1, w2, w3, w4, w5, w6, w7;
-        LOAD8(a0, b);
-        LOAD8(a1, b + 8);
-        LOAD8(a2, b + 16);
-        LOAD8(a3, b + 24);
-        LOAD8(a4, b + 32);
-        LOAD8(a5, b + 40);
-        LOAD8(a6, b + 48);
-        LOAD8(a7, b + 56);
-        for (uint32_t i = 0; i < in; i++) {
-            const float xi = x[i];
-            if (xi == 0.0f)
-                continue;
-            const float *p0 = w + (size_t)i * PANEL, *p1 = p0 + step, *p2 = p1 + step,
-                        *p3 = p2 + step;
-            LOAD8(w0, p0);
-            LOAD8(w1, p0 + 8);
-            LOAD8(w2, p1);
-            LOAD8(w3, p1 + 8);
-            LOAD8(w4, p2);
-            LOAD8(w5, p2 + 8);
-            LOAD8(w6, p3);
-            LOAD8(w7, p3 + 8);
-            const v8f m0 = xi * w0, m1 = xi * w1, m2 = xi * w2, m3 = xi * w3;
-            const v8f m4 = xi * w4, m5 = xi * w5, m6 = xi * w6, m7 = xi * w7;
-            a0 += m0;
-            a1 += m1;
-            a2 += m2;
-            a3 += m3;
-            a4 += m4;
-            a5 += m5;
-            a6 += m6;
-            a7 += m7;
-        }
-        memcpy(y + jb, &a0, sizeof a0);
-        memcpy(y + jb + 8, &a1, sizeof a1);
-        memcpy(y + jb + 16, &a2, sizeof a2);
-        memcpy(y + jb + 24, &a3, sizeof a3);
-        memcpy(y + jb + 32, &a4, sizeof a4);
-        memcpy(y + jb + 40, &a5, sizeof a5);
-        memcpy(y + jb + 48, &a6, sizeof a6);
-        memcpy(y + jb + 56, &a7, sizeof a7);
-    }
-    for (; jb + 2 * PANEL <= pl->out_padded; jb += 2 * PANEL) {
-        const float *w = pl->panels + (size_t)jb * in;
-        const float *v = w + (size_t)PANEL * in; /* the next panel */
-        const float *b = pl->bias + jb;
-        v8f acc0, acc1, acc2, acc3, w0, w1, w2, w3;
-        LOAD8(acc0, b);
-        LOAD8(acc1, b + 8);
-        LOAD8(acc2, b + 16);
-        LOAD8(acc3, b + 24);
-        for (uint32_t i = 0; i < in; i++) {
-            const float xi = x[i];
-            if (xi == 0.0f)
-                continue;
-            const float *wi = w + (size_t)i * PANEL, *vi = v + (size_t)i * PANEL;
-            LOAD8(w0, wi);
-            LOAD8(w1, wi + 8);
-            LOAD8(w2, vi);
-            LOAD8(w3, vi + 8);
-            const v8f m0 = xi * w0, m1 = xi * w1, m2 = xi * w2, m3 = xi * w3;
-            acc0 += m0;
-            acc1 += m1;
-            acc2 += m2;
-            acc3 += m3;
-        }
-        memcpy(y + jb, &acc0, sizeof acc0);
-        memcpy(y + jb + 8, &acc1, sizeof acc1);
-        memcpy(y + jb + 16, &acc2, sizeof acc2);
-        memcpy(y + jb + 24, &acc3, sizeof acc3);
-    }
-    for (; jb < pl->out_padded; jb += PANEL) {
-        const float *w = pl->panels + (size_t)jb * in;
-        const float *b = pl->bias + jb;
-        v8f acc0, acc1, w0, w1;
-        LOAD8(acc0, b);
-        LOAD8(acc1, b + 8);
-        for (uint32_t i = 0; i < in; i++) {
-            const float xi = x[i];
-            if (xi == 0.0f)
-                continue;
-            const float *wi = w + (size_t)i * PANEL;
-            LOAD8(w0, wi);
-            LOAD8(w1, wi + 8);
-            const v8f m0 = xi * w0, m1 = xi * w1;
-            acc0 += m0;
-            acc1 += m1;
-        }
-        memcpy(y + jb, &acc0, sizeof acc0);
-        memcpy(y + jb + 8, &acc1, sizeof acc1);
-    }
+    for (; jb + 4 * PANEL <= pl->out_padded; jb += 4 * PANEL)
+        panel_group(pl, x, y, jb, 4);
+    for (; jb + 2 * PANEL <= pl->out_padded; jb += 2 * PANEL)
+        panel_group(pl, x, y, jb, 2);
+    for (; jb < pl->out_padded; jb += PANEL)
+        panel_group(pl, x, y, jb, 1);
 }
 
 static void activate(int activation, uint32_t n, float *v)

@@ -209,7 +209,8 @@ if not any(e.get("event") == "feed_disconnected" and "no data for 700 ms" in e["
     fail("resume: the stalled server was not noticed (no 'no data for 700 ms')")
 if s2 and s2["open_orders"] != 0:
     fail("resume: %d orders working after the stop" % s2["open_orders"])
-if s1 and s2 and s1["fills"] + s2["fills"] == 0:
+# The fill count is restored from the checkpoint: the resumed run's is both runs'.
+if s2 and s2["fills"] == 0:
     fail("paper: the venue filled nothing in two runs: %s %s" % (s1, s2))
 if s2 and s2["position"] != s2["venue_position"]:
     fail("resume: engine position %r, venue %r" % (s2["position"], s2["venue_position"]))
