@@ -115,7 +115,8 @@ CSCALP_API int cscalp_has_feature(int feature);
     X(EOVERFILL, -23, "fill beyond the order's size")                          \
     X(ETRANSITION, -24, "order update impossible in the order's state")        \
     X(EKILLED, -25, "refused while the kill switch is tripped")                \
-    X(ERISK, -26, "refused by a pre-trade risk control")
+    X(ERISK, -26, "refused by a pre-trade risk control")                     \
+    X(EOUTLIER, -27, "price jump beyond the outlier screen: quarantined")
 
 typedef enum cscalp_error {
 #define CSCALP_ERROR_ENUM_(name, code, text) CSCALP_##name = code,
@@ -495,7 +496,9 @@ typedef enum cscalp_intent_reason {
                                         than, what is wanted now */
     CSCALP_INTENT_KILL_SWITCH = 6, /**< cancel or reduce-only flatten after the
                                         kill switch tripped */
-    CSCALP_INTENT_AUTONOMY = 7     /**< cancel: autonomy lowered to MANUAL */
+    CSCALP_INTENT_AUTONOMY = 7,    /**< cancel: autonomy lowered to MANUAL */
+    CSCALP_INTENT_SUPERVISOR = 8   /**< cancel: the supervisor suspended trading
+                                        (the feed went stale; docs/self-healing.md) */
 } cscalp_intent_reason;
 
 /** Bits of cscalp_intent.flags. */
@@ -835,8 +838,49 @@ typedef enum cscalp_event_code {
                                              (WARNING, POLICY); poll more often */
     CSCALP_EVENT_FUNDING_SETTLED = 22,   /**< a funding payment was booked (INFO,
                                              RISK) */
-    CSCALP_EVENT_LOSS_COOLDOWN = 23      /**< a run of losing round trips started
+    CSCALP_EVENT_LOSS_COOLDOWN = 23,     /**< a run of losing round trips started
                                              the cool-down (WARNING, RISK) */
+    /* The supervisor's playbook (docs/self-healing.md). */
+    CSCALP_EVENT_FEED_STALE = 24,        /**< no market data for
+                                             health.stale_feed_ms: working orders
+                                             cancelled, no new orders (WARNING,
+                                             FEED, SUSPENDED) */
+    CSCALP_EVENT_FEED_RESUMED = 25,      /**< data flowed again for
+                                             health.feed_resume_ms: entries
+                                             allowed again (INFO, FEED, RESUMED) */
+    CSCALP_EVENT_DATA_QUARANTINED = 26,  /**< an event's price jumped beyond the
+                                             outlier screen: not applied, never
+                                             learned from (WARNING, FEED, error
+                                             CSCALP_EOUTLIER) */
+    CSCALP_EVENT_LEVEL_CONFIRMED = 27,   /**< feed.outlier_confirm_events events
+                                             agreed on the new price level: it is
+                                             accepted as a real move (INFO, FEED) */
+    CSCALP_EVENT_BREAKER_OPENED = 28,    /**< venue rejects passed
+                                             health.reject_breaker_count in the
+                                             window, or the probe was rejected: no
+                                             new orders (WARNING, RISK, SUSPENDED) */
+    CSCALP_EVENT_BREAKER_HALF_OPEN = 29, /**< the breaker's cool-down ended: one
+                                             probe order may go (INFO, RISK) */
+    CSCALP_EVENT_BREAKER_CLOSED = 30,    /**< the venue accepted the probe: orders
+                                             flow again (INFO, RISK, RESUMED) */
+    CSCALP_EVENT_LEARNER_STALLED = 31,   /**< the learner thread made no progress
+                                             for health.learner_stall_wall_ms with
+                                             work waiting, or died (ERROR, LEARNER) */
+    CSCALP_EVENT_LEARNER_RESTARTED = 32, /**< a new learner thread runs from the
+                                             live weights (INFO, LEARNER, RESTARTED) */
+    CSCALP_EVENT_LEARNER_SHEDDING = 33,  /**< the learner's queue filled past
+                                             health.learner_shed_fraction: fewer
+                                             steps, smaller batches (WARNING,
+                                             LEARNER, SHED) */
+    CSCALP_EVENT_LEARNER_CAUGHT_UP = 34, /**< the queue drained: full training
+                                             again (INFO, LEARNER, RESUMED) */
+    CSCALP_EVENT_WEIGHTS_RESTORED = 35,  /**< the live network's weights were not
+                                             finite: the last good copy was
+                                             restored (ERROR, MODEL, ROLLED_BACK) */
+    CSCALP_EVENT_LEARNING_RATE_CHANGED = 36 /**< the supervisor cut the learning
+                                             rate after a refused step (WARNING) or
+                                             restored it after clean steps (INFO),
+                                             component LEARNER */
 } cscalp_event_code;
 
 /** What the engine did about it; values are pinned. */
@@ -850,7 +894,13 @@ typedef enum cscalp_action {
     CSCALP_ACTION_DROPPED = 6,     /**< data skipped, nothing else changed */
     CSCALP_ACTION_HALTED = 7,      /**< trading stopped: orders cancelled, the
                                         position flattened, autonomy MANUAL */
-    CSCALP_ACTION_DEGRADED = 8     /**< autonomy lowered */
+    CSCALP_ACTION_DEGRADED = 8,    /**< autonomy lowered */
+    CSCALP_ACTION_SUSPENDED = 9,   /**< working orders cancelled or new orders
+                                        held back until the condition clears */
+    CSCALP_ACTION_RESUMED = 10,    /**< a suspension or degradation ended */
+    CSCALP_ACTION_RESTARTED = 11,  /**< a component was started afresh */
+    CSCALP_ACTION_SHED = 12,       /**< less work done to keep up */
+    CSCALP_ACTION_RETRYING = 13    /**< failed; tried again after a back-off */
 } cscalp_action;
 
 /** A health event, delivered to the callback. */
@@ -865,9 +915,21 @@ typedef struct cscalp_health_event {
     const char *message; /**< detail text; valid only during the callback */
 } cscalp_health_event;
 
-/** Health callback. Runs synchronously inside the API call that caused the
- *  event, on the caller's thread, never from a library thread. It must not
- *  call back into the same engine. */
+/** Health callback. The contract:
+ *  - Which thread: the thread that called into the engine (the handle's
+ *    owner), never a library thread. What the async learner thread finds
+ *    (a refused step, a stall) is queued and delivered during the owner's
+ *    next call that does work (a push, cscalp_tick, cscalp_adapt,
+ *    cscalp_save, cscalp_configure).
+ *  - When: synchronously inside that call, before it returns, in the order
+ *    the engine acted; ts_ns is the engine clock of the action.
+ *  - An API call that returns an error has delivered every event about it
+ *    before it returns (typically one, naming the field); no event about
+ *    it arrives later, and none arrives after cscalp_close.
+ *  - It must not call back into the same engine (it may record, log or
+ *    post to another thread), and must not block for long: it runs on
+ *    the hot path.
+ *  - `event` and its message are valid only during the callback. */
 typedef void (*cscalp_health_fn)(const cscalp_health_event *event,
                                  void *user_data);
 
@@ -902,9 +964,10 @@ typedef enum cscalp_reject_reason {
     CSCALP_REJECT_CROSSED = 4,
     CSCALP_REJECT_LEVELS = 5,
     CSCALP_REJECT_TIME = 6,
-    CSCALP_REJECT_FIELD = 7 /**< another field out of its domain (CSCALP_EINVAL) */
+    CSCALP_REJECT_FIELD = 7, /**< another field out of its domain (CSCALP_EINVAL) */
+    CSCALP_REJECT_OUTLIER = 8 /**< quarantined by the outlier screen (CSCALP_EOUTLIER) */
 } cscalp_reject_reason;
-#define CSCALP_REJECT_REASON_COUNT 8
+#define CSCALP_REJECT_REASON_COUNT 9
 /** Room reserved in cscalp_health_report for reasons added later. */
 #define CSCALP_REJECT_REASON_SLOTS 16
 
@@ -917,10 +980,50 @@ typedef enum cscalp_event_kind {
 } cscalp_event_kind;
 #define CSCALP_KIND_COUNT 4
 
-/** Snapshot of every component's status and the feed counters.
- *  A component is DEGRADED while its last WARNING-or-worse event is younger
- *  (in event time) than `health.degraded_hold_s`, FAILED after a CRITICAL
- *  event until the supervisor clears it, else OK. */
+/** The supervisor's playbook rows (docs/self-healing.md; indexes of
+ *  cscalp_health_report.playbook_actions; values pinned). */
+typedef enum cscalp_playbook_row {
+    CSCALP_PLAYBOOK_NONFINITE_LEARNING = 0, /**< refused step, restored weights */
+    CSCALP_PLAYBOOK_FALLBACK = 1,           /**< network worse than the fallback */
+    CSCALP_PLAYBOOK_ROLLBACK_STORM = 2,     /**< repeated rollbacks: autonomy down */
+    CSCALP_PLAYBOOK_STALE_FEED = 3,         /**< no data: cancel, no new orders */
+    CSCALP_PLAYBOOK_QUARANTINE = 4,         /**< outlier or bad data */
+    CSCALP_PLAYBOOK_REJECT_BREAKER = 5,     /**< venue rejects: circuit breaker */
+    CSCALP_PLAYBOOK_LEARNER_STALLED = 6,    /**< learner thread stalled or dead */
+    CSCALP_PLAYBOOK_LEARNER_BEHIND = 7,     /**< learner behind: load shed */
+    CSCALP_PLAYBOOK_RISK = 8,               /**< kill switch, cool-down, position resync */
+    CSCALP_PLAYBOOK_CHECKPOINT = 9          /**< checkpoint write failed: retry */
+} cscalp_playbook_row;
+#define CSCALP_PLAYBOOK_COUNT 10
+/** Room reserved in cscalp_health_report for rows added later. */
+#define CSCALP_PLAYBOOK_SLOTS 16
+
+/** Conditions the supervisor holds now (bits of
+ *  cscalp_health_report.supervisor_flags). */
+#define CSCALP_SUPERVISOR_FEED_STALE (1u << 0)       /**< no data: nothing sent */
+#define CSCALP_SUPERVISOR_FEED_RECOVERING (1u << 1)  /**< data back: exits only */
+#define CSCALP_SUPERVISOR_QUARANTINE (1u << 2)       /**< a new level awaits confirmation */
+#define CSCALP_SUPERVISOR_BREAKER_OPEN (1u << 3)     /**< no new orders */
+#define CSCALP_SUPERVISOR_BREAKER_HALF_OPEN (1u << 4) /**< one probe order */
+#define CSCALP_SUPERVISOR_AUTONOMY_LOWERED (1u << 5) /**< on probation */
+#define CSCALP_SUPERVISOR_FALLBACK_SERVING (1u << 6) /**< the fallback gives signals */
+#define CSCALP_SUPERVISOR_LR_LOWERED (1u << 7)       /**< learning rate cut */
+#define CSCALP_SUPERVISOR_LEARNER_SHEDDING (1u << 8) /**< fewer steps, smaller batches */
+#define CSCALP_SUPERVISOR_LEARNER_DOWN (1u << 9)     /**< no learner thread runs */
+#define CSCALP_SUPERVISOR_CHECKPOINT_RETRY (1u << 10) /**< a failed save awaits its retry */
+
+/** Snapshot of every component's status, the feed counters and the
+ *  supervisor's state. A component is
+ *  - FAILED while a condition that stops it holds (the kill switch for
+ *    RISK, until re-armed; no learner thread for LEARNER, until one is
+ *    restarted);
+ *  - DEGRADED while a supervisor condition degrades it (a stale feed or a
+ *    level in quarantine for FEED; the breaker or lowered autonomy for
+ *    RISK; shedding, a cut learning rate or the fallback serving for
+ *    LEARNER; a pending checkpoint retry for PERSIST), or while its last
+ *    WARNING-or-worse event is younger (in event time) than
+ *    `health.degraded_hold_s`;
+ *  - OK otherwise. */
 typedef struct cscalp_health_report {
     uint32_t size;            /**< set by the caller to sizeof(cscalp_health_report) */
     uint32_t component_count; /**< CSCALP_COMPONENT_COUNT */
@@ -929,6 +1032,10 @@ typedef struct cscalp_health_report {
     uint64_t feed_accepted[CSCALP_KIND_COUNT];
     uint64_t feed_rejected[CSCALP_REJECT_REASON_SLOTS]; /**< by cscalp_reject_reason */
     uint64_t time_clamped;    /**< events accepted with their time clamped */
+    uint32_t supervisor_flags; /**< CSCALP_SUPERVISOR_* conditions held now */
+    uint32_t playbook_count;   /**< CSCALP_PLAYBOOK_COUNT */
+    uint64_t playbook_actions[CSCALP_PLAYBOOK_SLOTS]; /**< actions taken per
+                                        cscalp_playbook_row since open */
 } cscalp_health_report;
 
 /** Fill `report` (caller sets report->size first; the library fills the
@@ -943,7 +1050,10 @@ CSCALP_API int cscalp_health(const cscalp_engine *engine,
 /* ------------------------------------------------------------------------ */
 
 /** Write engine statistics as a JSON object (counters per stage; the keys
- *  are listed in docs/stats.md). Same buffer contract as cscalp_config_json.
+ *  are listed in docs/stats.md). Same buffer contract as cscalp_config_json;
+ *  in learn.mode "async" the learner's counters may grow between a sizing
+ *  call and the next, so give the second call some slack (or retry on
+ *  CSCALP_EBUFFER).
  *  Errors: CSCALP_EINVAL, CSCALP_EBUFFER. Thread: the owning thread. */
 CSCALP_API int cscalp_stats_json(const cscalp_engine *engine, char *buf,
                                  size_t cap, size_t *needed);

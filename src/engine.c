@@ -2,11 +2,13 @@
  * routes each API call through the stages in order and turns every refusal
  * into an error code, a detail text, a counter and a health event. */
 #include <math.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cryptoscalp.h"
 #include "cscalp_build_config.h"
@@ -67,7 +69,25 @@ struct cscalp_engine {
     uint64_t config_rejected;
     uint64_t checkpoints_saved;
     uint64_t checkpoints_failed;
+
+    /* The supervisor (docs/self-healing.md): its detectors, the path of a
+     * failed save awaiting its retry, the learner watchdog's cadence, and
+     * the fault-injection switches of engine_internal.h. */
+    cscalp_supervisor sup;
+    char *retry_path;
+    uint32_t watchdog_countdown;
+    uint32_t fault_write_failures;
+    uint64_t orders_held_by_supervisor;
+    /* The latest orders sent for the host's confirmation (ASSISTED entries):
+     * a REJECTED of one of them is not counted by the breaker. */
+    uint64_t confirm_ids[64];
+    uint32_t confirm_next;
 };
+#define CONFIRM_MEMORY 64u
+
+/* The learner's heartbeat is checked every this many events (and at
+ * every cscalp_tick): a monotonic-clock read amortised to nothing. */
+#define WATCHDOG_EVERY_EVENTS 1024u
 
 /* ------------------------------------------------------------------------ */
 /* Version and features                                                     */
@@ -168,6 +188,37 @@ static void learn_config_of(const cscalp_config *c, cscalp_learn_config *lc)
     lc->fallback_margin_nats = c->learn_fallback_margin_nats;
     lc->drift_lr_boost_factor = c->learn_drift_lr_boost;
     lc->drift_boost_samples = (uint32_t)c->learn_drift_boost_samples;
+    lc->lr_cut_factor = c->health_lr_cut_factor;
+    lc->lr_floor_factor = c->health_lr_floor_factor;
+    lc->lr_recover_steps = (uint32_t)c->health_lr_recover_steps;
+    lc->explode_grad_norm = c->health_explode_grad_norm;
+    lc->stall_wall_ns = c->health_learner_stall_wall_ms * 1000000;
+    lc->shed_fraction = c->health_learner_shed_fraction;
+}
+
+/* The supervisor's view of the health.* and feed.outlier_* keys. */
+static void supervisor_config_of(const cscalp_config *c, cscalp_supervisor_config *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->outlier_sigmas = c->feed_outlier_sigmas;
+    sc->outlier_min_bps = c->feed_outlier_min_bps;
+    sc->outlier_confirm = (uint32_t)c->feed_outlier_confirm_events;
+    sc->outlier_alpha = 1.0 - exp2(-1.0 / c->feed_outlier_half_life_events);
+    sc->stale_ns = c->health_stale_feed_ms * 1000000;
+    sc->resume_ns = c->health_feed_resume_ms * 1000000;
+    sc->storm_count = (uint32_t)c->health_rollback_storm_count;
+    sc->storm_window_ns = (int64_t)(c->health_rollback_storm_window_s * 1e9);
+    sc->probation_ns = (int64_t)(c->health_autonomy_probation_s * 1e9);
+    sc->breaker_count = (uint32_t)c->health_reject_breaker_count;
+    sc->breaker_window_ns = c->health_reject_breaker_window_ms * 1000000;
+    sc->breaker_cooldown_ns = c->health_reject_breaker_cooldown_ms * 1000000;
+    sc->breaker_max_cooldown_ns = c->health_reject_breaker_max_cooldown_ms * 1000000;
+    if (sc->breaker_max_cooldown_ns < sc->breaker_cooldown_ns)
+        sc->breaker_max_cooldown_ns = sc->breaker_cooldown_ns;
+    sc->retry_ns = c->health_checkpoint_retry_ms * 1000000;
+    sc->retry_max_ns = c->health_checkpoint_retry_max_ms * 1000000;
+    if (sc->retry_max_ns < sc->retry_ns)
+        sc->retry_max_ns = sc->retry_ns;
 }
 
 _Static_assert(CSCALP_REGIME_LIST_MAX == CSCALP_CONFIG_LIST_MAX,
@@ -292,6 +343,9 @@ static void apply_config(cscalp_engine *e)
                                c->features_norm_half_life_s, c->features_z_clip,
                                (uint64_t)c->features_norm_warmup_samples);
     e->health.degraded_hold_ns = (int64_t)(c->health_degraded_hold_s * 1e9);
+    cscalp_supervisor_config sc;
+    supervisor_config_of(c, &sc);
+    cscalp_sup_set_config(&e->sup, &sc);
     if (e->learn != NULL) {
         cscalp_learn_config lc;
         learn_config_of(c, &lc);
@@ -322,9 +376,15 @@ static void desk_done(cscalp_engine *e)
     e->cfg.risk_kill_switch =
         cscalp_desk_killed(e->desk) ? CSCALP_CONFIG_KILL_TRIPPED : CSCALP_CONFIG_KILL_ARMED;
     cscalp_desk_event ev;
-    while (cscalp_desk_next_event(e->desk, &ev))
+    while (cscalp_desk_next_event(e->desk, &ev)) {
         cscalp_health_emit(&e->health, ev.ts_ns, ev.severity, ev.component, ev.event,
                            ev.error, ev.action, ev.message);
+        /* The risk actions are playbook rows too (docs/self-healing.md). */
+        if ((ev.event == CSCALP_EVENT_KILL_SWITCH && ev.severity == CSCALP_SEVERITY_CRITICAL) ||
+            ev.event == CSCALP_EVENT_LOSS_COOLDOWN ||
+            (ev.event == CSCALP_EVENT_POSITION_RESYNC && ev.severity >= CSCALP_SEVERITY_WARNING))
+            e->sup.actions[CSCALP_PLAYBOOK_RISK]++;
+    }
 }
 
 /* The backend model.backend asks for; CSCALP_EUNSUPPORTED when the build
@@ -427,6 +487,7 @@ static void destroy(cscalp_engine *e)
     cscalp_regime_destroy(e->regime);
     cscalp_desk_destroy(e->desk);
     cscalp_mem_free(&mem, e->model_input);
+    cscalp_mem_free(&mem, e->retry_path);
     cscalp_mem_free(&mem, e->last_error);
     cscalp_mem_free(&mem, e->features);
     cscalp_mem_free(&mem, e->feed);
@@ -465,6 +526,10 @@ static int engine_create(const cscalp_allocator *mem, const cscalp_config *cfg,
                          cfg->features_norm_half_life_s, cfg->features_z_clip,
                          (uint64_t)cfg->features_norm_warmup_samples);
     cscalp_health_init(&e->health, 0);
+    cscalp_supervisor_config sc;
+    supervisor_config_of(cfg, &sc);
+    cscalp_sup_init(&e->sup, &sc);
+    e->watchdog_countdown = WATCHDOG_EVERY_EVENTS;
     int rc = model_create(e, why, cap);
     if (rc == CSCALP_OK)
         rc = decision_create(e, why, cap);
@@ -541,6 +606,8 @@ int cscalp_config_json(const cscalp_engine *engine, char *buf, size_t cap,
     return buf == NULL ? CSCALP_OK : rc;
 }
 
+static void drain_learn_events(cscalp_engine *e);
+
 int cscalp_configure(cscalp_engine *e, const char *json_patch)
 {
     if (e == NULL)
@@ -591,6 +658,7 @@ int cscalp_configure(cscalp_engine *e, const char *json_patch)
     else if (next.risk_kill_switch == CSCALP_CONFIG_KILL_ARMED && killed)
         cscalp_desk_rearm(e->desk, e->feed->clock_ns);
     desk_done(e);
+    drain_learn_events(e); /* what the learner's watchdog found while the ring was full */
     return CSCALP_OK;
 }
 
@@ -608,13 +676,198 @@ static int reject_event(cscalp_engine *e, const cscalp_feed_reject *why)
     return why->error;
 }
 
-/* The learning stage's health events, on the host's thread. */
+/* ------------------------------------------------------------------------ */
+/* Supervisor (docs/self-healing.md)                                        */
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 8, 9)))
+#endif
+static void sup_emit(cscalp_engine *e, int64_t at, int severity, int component, int event,
+                     int error, int action, const char *fmt, ...)
+{
+    char msg[ERROR_TEXT_CAP];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cscalp_health_emit(&e->health, at, severity, component, event, error, action, msg);
+}
+
+static double ms_of(int64_t ns) { return (double)ns / 1e6; }
+
+/* A rollback storm: autonomy one level down, on probation. */
+static void on_rollback(cscalp_engine *e, int64_t at)
+{
+    int lower_to = 0;
+    uint32_t in_window = 0;
+    if (!cscalp_sup_on_rollback(&e->sup, at, cscalp_desk_autonomy(e->desk), &lower_to,
+                                &in_window))
+        return;
+    e->sup.actions[CSCALP_PLAYBOOK_ROLLBACK_STORM]++;
+    char why[200];
+    snprintf(why, sizeof why,
+             "supervisor: %u learner rollbacks within health.rollback_storm_window_s; "
+             "restored after %.0f s without one",
+             in_window, e->cfg.health_autonomy_probation_s);
+    cscalp_desk_supervise_autonomy(e->desk, lower_to, at, why);
+    desk_done(e);
+}
+
+/* The learning stage's health events, on the host's thread, and the
+ * playbook rows they stand for. */
 static void drain_learn_events(cscalp_engine *e)
 {
     cscalp_learn_event ev;
-    while (cscalp_learn_next_event(e->learn, &ev))
+    while (cscalp_learn_next_event(e->learn, &ev)) {
         cscalp_health_emit(&e->health, ev.ts_ns, ev.severity, ev.component, ev.event,
                            ev.error, ev.action, ev.message);
+        switch (ev.event) {
+        case CSCALP_EVENT_LEARNER_ROLLBACK:
+            on_rollback(e, ev.ts_ns);
+            break;
+        case CSCALP_EVENT_LEARNING_RATE_CHANGED:
+            if (ev.severity >= CSCALP_SEVERITY_WARNING)
+                e->sup.actions[CSCALP_PLAYBOOK_NONFINITE_LEARNING]++;
+            break;
+        case CSCALP_EVENT_WEIGHTS_RESTORED:
+            e->sup.actions[CSCALP_PLAYBOOK_NONFINITE_LEARNING]++;
+            break;
+        case CSCALP_EVENT_FALLBACK_ENGAGED:
+            e->sup.actions[CSCALP_PLAYBOOK_FALLBACK]++;
+            break;
+        case CSCALP_EVENT_LEARNER_STALLED:
+            e->sup.actions[CSCALP_PLAYBOOK_LEARNER_STALLED]++;
+            break;
+        case CSCALP_EVENT_LEARNER_SHEDDING:
+            e->sup.actions[CSCALP_PLAYBOOK_LEARNER_BEHIND]++;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* A trade, quote or book came at `at`: a silence the host never ticked
+ * through is found here, and the feed's recovery ends here. */
+static void supervise_data(cscalp_engine *e, int64_t at)
+{
+    int64_t gap = 0;
+    const unsigned f = cscalp_sup_on_data(&e->sup, at, &gap);
+    if (f & CSCALP_SUP_FEED_GAP) {
+        e->sup.actions[CSCALP_PLAYBOOK_STALE_FEED]++;
+        cscalp_desk_cancel_all(e->desk, CSCALP_INTENT_SUPERVISOR, at);
+        sup_emit(e, at, CSCALP_SEVERITY_WARNING, CSCALP_COMPONENT_FEED, CSCALP_EVENT_FEED_STALE,
+                 CSCALP_OK, CSCALP_ACTION_SUSPENDED,
+                 "no market data for %.0f ms (over health.stale_feed_ms %lld): working orders "
+                 "cancelled; exits only until data flows for health.feed_resume_ms",
+                 ms_of(gap), (long long)e->cfg.health_stale_feed_ms);
+    }
+    if (f & CSCALP_SUP_FEED_RESUMED)
+        sup_emit(e, at, CSCALP_SEVERITY_INFO, CSCALP_COMPONENT_FEED, CSCALP_EVENT_FEED_RESUMED,
+                 CSCALP_OK, CSCALP_ACTION_RESUMED,
+                 "market data fresh for health.feed_resume_ms (%lld ms); stale since %lld: "
+                 "entries allowed again",
+                 (long long)e->cfg.health_feed_resume_ms,
+                 (long long)cscalp_sup_stale_since(&e->sup));
+}
+
+/* The clock moved to `at` (an event or a tick): the detectors that go by
+ * time, and every WATCHDOG_EVERY_EVENTS events (or at a tick) the
+ * learner's heartbeat. Checkpoint retries run from cscalp_tick only. */
+static void supervise_time(cscalp_engine *e, int64_t at, int is_tick)
+{
+    const unsigned f = cscalp_sup_on_time(&e->sup, at);
+    if (f & CSCALP_SUP_FEED_STALE) {
+        e->sup.actions[CSCALP_PLAYBOOK_STALE_FEED]++;
+        cscalp_desk_cancel_all(e->desk, CSCALP_INTENT_SUPERVISOR, at);
+        sup_emit(e, at, CSCALP_SEVERITY_WARNING, CSCALP_COMPONENT_FEED, CSCALP_EVENT_FEED_STALE,
+                 CSCALP_OK, CSCALP_ACTION_SUSPENDED,
+                 "no market data since %lld (over health.stale_feed_ms %lld): working orders "
+                 "cancelled, nothing new sent until data flows again",
+                 (long long)e->sup.last_data_ns, (long long)e->cfg.health_stale_feed_ms);
+    }
+    if (f & CSCALP_SUP_PROBATION_OVER) {
+        const int to = cscalp_sup_lowered_from(&e->sup);
+        /* Only the supervisor's own lowering is undone: a host's level or
+         * the kill switch's MANUAL stands. */
+        if (cscalp_desk_autonomy(e->desk) == cscalp_sup_lowered_to(&e->sup) &&
+            !cscalp_desk_killed(e->desk))
+            cscalp_desk_supervise_autonomy(
+                e->desk, to, at,
+                "supervisor: probation of health.autonomy_probation_s without a rollback");
+    }
+    if (f & CSCALP_SUP_BREAKER_HALF_OPEN)
+        sup_emit(e, at, CSCALP_SEVERITY_INFO, CSCALP_COMPONENT_RISK,
+                 CSCALP_EVENT_BREAKER_HALF_OPEN, CSCALP_OK, CSCALP_ACTION_NONE,
+                 "circuit breaker half-open after %.0f ms: one probe order may go",
+                 ms_of(cscalp_sup_breaker_cooldown(&e->sup)));
+    if (is_tick || --e->watchdog_countdown == 0) {
+        e->watchdog_countdown = WATCHDOG_EVERY_EVENTS;
+        cscalp_learn_watchdog(e->learn);
+    }
+}
+
+/* The outlier screen for a trade's price or a quote's or book's new mid:
+ * CSCALP_OK to apply the event (*confirmed when it confirmed a new level),
+ * or CSCALP_EOUTLIER: counted, reported, nothing applied, never learned
+ * from (docs/self-healing.md, "Quarantine"). */
+static int screen_price(cscalp_engine *e, const char *what, double price, int64_t at,
+                        int *confirmed)
+{
+    *confirmed = 0;
+    double jump = 0.0;
+    const int verdict = cscalp_sup_screen(&e->sup, price, at, &jump);
+    if (verdict == CSCALP_SCREEN_PASS)
+        return CSCALP_OK;
+    if (verdict == CSCALP_SCREEN_RESET) {
+        *confirmed = 1; /* a jump after a silence is no step of the mid */
+        return CSCALP_OK;
+    }
+    if (verdict == CSCALP_SCREEN_CONFIRMED) {
+        *confirmed = 1;
+        sup_emit(e, at, CSCALP_SEVERITY_INFO, CSCALP_COMPONENT_FEED,
+                 CSCALP_EVENT_LEVEL_CONFIRMED, CSCALP_OK, CSCALP_ACTION_APPLIED,
+                 "%s %.10g: %lld events agreed on a level %.1f bps from the old reference; "
+                 "accepted as a real move",
+                 what, price, (long long)e->cfg.feed_outlier_confirm_events, jump);
+        return CSCALP_OK;
+    }
+    e->sup.actions[CSCALP_PLAYBOOK_QUARANTINE]++;
+    cscalp_feed_reject why;
+    why.error = CSCALP_EOUTLIER;
+    why.reason = CSCALP_REJECT_OUTLIER;
+    snprintf(why.detail, sizeof why.detail,
+             "%s: %.10g is %.1f bps from the reference mid %.10g, beyond the outlier screen's "
+             "%.1f bps: quarantined",
+             what, price, jump, e->sup.ref_mid, cscalp_sup_screen_threshold_bps(&e->sup));
+    cscalp_feed_count_reject(e->feed, &why);
+    set_error(e, "%s", why.detail);
+    cscalp_health_emit(&e->health, e->feed->clock_ns, CSCALP_SEVERITY_WARNING,
+                       CSCALP_COMPONENT_FEED, CSCALP_EVENT_DATA_QUARANTINED, CSCALP_EOUTLIER,
+                       CSCALP_ACTION_REJECTED, why.detail);
+    return CSCALP_EOUTLIER;
+}
+
+/* Component conditions for cscalp_health (docs/health.md, "Status"). */
+static void conditions_of(const cscalp_engine *e, uint32_t flags, int *cond)
+{
+    for (int c = 0; c < CSCALP_COMPONENT_COUNT; c++)
+        cond[c] = CSCALP_STATUS_OK;
+    if (flags & (CSCALP_SUPERVISOR_FEED_STALE | CSCALP_SUPERVISOR_FEED_RECOVERING |
+                 CSCALP_SUPERVISOR_QUARANTINE))
+        cond[CSCALP_COMPONENT_FEED] = CSCALP_STATUS_DEGRADED;
+    if (flags & (CSCALP_SUPERVISOR_BREAKER_OPEN | CSCALP_SUPERVISOR_BREAKER_HALF_OPEN |
+                 CSCALP_SUPERVISOR_AUTONOMY_LOWERED))
+        cond[CSCALP_COMPONENT_RISK] = CSCALP_STATUS_DEGRADED;
+    if (cscalp_desk_killed(e->desk))
+        cond[CSCALP_COMPONENT_RISK] = CSCALP_STATUS_FAILED;
+    if (flags & (CSCALP_SUPERVISOR_LEARNER_SHEDDING | CSCALP_SUPERVISOR_LR_LOWERED |
+                 CSCALP_SUPERVISOR_FALLBACK_SERVING))
+        cond[CSCALP_COMPONENT_LEARNER] = CSCALP_STATUS_DEGRADED;
+    if (flags & CSCALP_SUPERVISOR_LEARNER_DOWN)
+        cond[CSCALP_COMPONENT_LEARNER] = CSCALP_STATUS_FAILED;
+    if (flags & CSCALP_SUPERVISOR_CHECKPOINT_RETRY)
+        cond[CSCALP_COMPONENT_PERSIST] = CSCALP_STATUS_DEGRADED;
 }
 
 /* Work every accepted event does before the feed applies it: the features'
@@ -679,7 +932,14 @@ static int signal_now(cscalp_engine *e, cscalp_signal *s)
     cscalp_learn_predict(e->learn, e->model_input, cscalp_regime_gate(e->regime), &out);
     /* Renormalised in double so the three sum to 1 to the last bit a host
      * can see; float rounding leaves them a few ulps off. */
-    const double total = (double)out.probs[0] + (double)out.probs[1] + (double)out.probs[2];
+    double total = (double)out.probs[0] + (double)out.probs[1] + (double)out.probs[2];
+    if (!isfinite(total) && cscalp_learn_heal_live(e->learn)) {
+        /* Corrupted live weights: the supervisor restored the last good
+         * copy (docs/self-healing.md); this very call is answered by it. */
+        drain_learn_events(e);
+        cscalp_learn_predict(e->learn, e->model_input, cscalp_regime_gate(e->regime), &out);
+        total = (double)out.probs[0] + (double)out.probs[1] + (double)out.probs[2];
+    }
     const double p0 = (double)out.probs[0] / total, p1 = (double)out.probs[1] / total,
                  p2 = (double)out.probs[2] / total;
     if (!isfinite(p0 + p1 + p2) || !(total > 0.0)) {
@@ -795,6 +1055,9 @@ static void decide_step(cscalp_engine *e, int64_t at_ns)
     const double sigma_bps = horizon_sigma_bps(e); /* the market does not move within a step */
     cscalp_policy_working working[CSCALP_DESK_MAX_WORKING];
     for (int k = 0; k < DECISIONS_PER_STEP; k++) {
+        /* The supervisor's gate on new orders (a stale feed, the breaker);
+         * cancels always go. */
+        const int gate = cscalp_sup_gate(&e->sup);
         cscalp_policy_input in;
         policy_input_of(e, &s, sigma_bps, working, &in);
         cscalp_policy_decision d;
@@ -807,6 +1070,12 @@ static void decide_step(cscalp_engine *e, int64_t at_ns)
          * the stats; nothing is sent. */
         if (d.action == CSCALP_POLICY_HOLD || manual)
             return;
+        if (d.action != CSCALP_POLICY_CANCEL &&
+            (gate == CSCALP_GATE_NONE ||
+             ((gate == CSCALP_GATE_EXITS || gate == CSCALP_GATE_PROBE_EXITS) && !d.reduce_only))) {
+            e->orders_held_by_supervisor++;
+            return;
+        }
         cscalp_desk_order o;
         memset(&o, 0, sizeof o);
         o.reason = d.reason; /* the policy's reasons are the intent reasons' first five */
@@ -827,6 +1096,17 @@ static void decide_step(cscalp_engine *e, int64_t at_ns)
         }
         if (!cscalp_desk_submit(e->desk, &o, at_ns))
             return;
+        if (o.kind != CSCALP_INTENT_NEW)
+            continue;
+        const uint64_t id = cscalp_orders_next_id(cscalp_desk_orders(e->desk)) - 1;
+        if (gate == CSCALP_GATE_PROBE || gate == CSCALP_GATE_PROBE_EXITS)
+            cscalp_sup_probe_sent(&e->sup, id, at_ns);
+        if (cscalp_desk_autonomy(e->desk) == CSCALP_AUTONOMY_ASSISTED && !o.reduce_only) {
+            /* Sent for the host's confirmation: its REJECTED may be a
+             * decline, which says nothing of the venue. */
+            e->confirm_ids[e->confirm_next] = id;
+            e->confirm_next = (e->confirm_next + 1) % CONFIRM_MEMORY;
+        }
     }
 }
 
@@ -840,9 +1120,13 @@ _Static_assert((int)CSCALP_POLICY_ENTRY == (int)CSCALP_INTENT_ENTRY &&
 /* Work after the feed applied an event: a quote or book (`moved_top`)
  * moves the mid the labels follow; then a decision sample when one is due,
  * on exactly the input cscalp_infer would see now. */
-static void after_event(cscalp_engine *e, int64_t at_ns, int moved_top)
+static void after_event(cscalp_engine *e, int64_t at_ns, int moved_top, int is_data,
+                        int is_tick)
 {
     const cscalp_feed *feed = e->feed;
+    if (is_data)
+        supervise_data(e, at_ns);
+    supervise_time(e, at_ns, is_tick);
     if (moved_top && feed->has_top) {
         const double mid = 0.5 * (feed->top.bid + feed->top.ask);
         cscalp_learn_on_mid(e->learn, at_ns, mid);
@@ -881,17 +1165,24 @@ int cscalp_push_trade(cscalp_engine *e, const cscalp_trade *trade)
     cscalp_feed_reject why;
     if (cscalp_feed_check_trade(e->feed, trade, &at, &why) != CSCALP_OK)
         return reject_event(e, &why);
+    int confirmed = 0;
+    const int screened = screen_price(e, "trade.price", trade->price, at, &confirmed);
+    if (screened != CSCALP_OK)
+        return screened;
     before_event(e, trade->ts_ns, at);
     cscalp_feed_apply_trade(e->feed, trade, at);
-    after_event(e, at, 0);
+    after_event(e, at, 0, 1, 0);
     return CSCALP_OK;
 }
 
-/* Quotes and books both move the top of book, which the features follow. */
+/* Quotes and books both move the top of book, which the features follow
+ * and the outlier screen takes as its reference. */
 static void top_changed(cscalp_engine *e, const cscalp_top *prev, int had_top,
-                        int64_t at)
+                        int64_t at, int jumped)
 {
     cscalp_features_on_top(e->features, had_top ? prev : NULL, &e->feed->top, at);
+    if (e->feed->has_top)
+        cscalp_sup_accept_top(&e->sup, 0.5 * (e->feed->top.bid + e->feed->top.ask), at, jumped);
 }
 
 int cscalp_push_quote(cscalp_engine *e, const cscalp_quote *quote)
@@ -905,12 +1196,17 @@ int cscalp_push_quote(cscalp_engine *e, const cscalp_quote *quote)
     cscalp_feed_reject why;
     if (cscalp_feed_check_quote(e->feed, quote, &at, &why) != CSCALP_OK)
         return reject_event(e, &why);
+    int confirmed = 0;
+    const int screened = screen_price(e, "quote mid", 0.5 * (quote->bid_price + quote->ask_price),
+                                      at, &confirmed);
+    if (screened != CSCALP_OK)
+        return screened;
     before_event(e, quote->ts_ns, at);
     const cscalp_top prev = e->feed->top;
     const int had_top = e->feed->has_top;
     cscalp_feed_apply_quote(e->feed, quote, at);
-    top_changed(e, &prev, had_top, at);
-    after_event(e, at, 1);
+    top_changed(e, &prev, had_top, at, confirmed);
+    after_event(e, at, 1, 1, 0);
     return CSCALP_OK;
 }
 
@@ -925,12 +1221,20 @@ int cscalp_push_book(cscalp_engine *e, const cscalp_book *book)
     cscalp_feed_reject why;
     if (cscalp_feed_check_book(e->feed, book, &at, &why) != CSCALP_OK)
         return reject_event(e, &why);
+    int confirmed = 0;
+    if (book->bid_count > 0 && book->ask_count > 0) {
+        const int screened =
+            screen_price(e, "book mid", 0.5 * (book->bids[0].price + book->asks[0].price), at,
+                         &confirmed);
+        if (screened != CSCALP_OK)
+            return screened;
+    }
     before_event(e, book->ts_ns, at);
     const cscalp_top prev = e->feed->top;
     const int had_top = e->feed->has_top;
     cscalp_feed_apply_book(e->feed, book, at);
-    top_changed(e, &prev, had_top, at);
-    after_event(e, at, 1);
+    top_changed(e, &prev, had_top, at, confirmed);
+    after_event(e, at, 1, 1, 0);
     return CSCALP_OK;
 }
 
@@ -949,7 +1253,7 @@ int cscalp_push_funding(cscalp_engine *e, const cscalp_funding *funding)
     cscalp_feed_apply_funding(e->feed, funding, at);
     cscalp_desk_on_funding(e->desk, funding->funding_rate, funding->mark_price,
                            funding->next_funding_ts_ns);
-    after_event(e, at, 0);
+    after_event(e, at, 0, 0, 0);
     return CSCALP_OK;
 }
 
@@ -1027,6 +1331,8 @@ int cscalp_push_fundings(cscalp_engine *e, const cscalp_funding *arr, size_t n,
     return push_batch(e, arr, sizeof *arr, n, flags, accepted, push_funding_any);
 }
 
+static int write_checkpoint(cscalp_engine *e, const char *path, int retry);
+
 int cscalp_tick(cscalp_engine *e, int64_t now_ns)
 {
     if (e == NULL)
@@ -1041,7 +1347,14 @@ int cscalp_tick(cscalp_engine *e, int64_t now_ns)
     cscalp_learn_before_event(e->learn, at);
     cscalp_desk_settle_funding(e->desk, at);
     cscalp_feed_advance(e->feed, at);
-    after_event(e, at, 0);
+    after_event(e, at, 0, 0, 1);
+    /* A due checkpoint retry, once the tick's work is done: the file holds
+     * the engine between calls, as a host's own cscalp_save does. */
+    if (e->sup.retry_pending && at >= e->sup.retry_due_ns && e->retry_path != NULL) {
+        write_checkpoint(e, e->retry_path, 1);
+        drain_learn_events(e);
+        clear_error(e); /* the tick itself succeeded; the event told the rest */
+    }
     return CSCALP_OK;
 }
 
@@ -1137,6 +1450,31 @@ int cscalp_adapt(cscalp_engine *e, uint32_t budget_steps, cscalp_adapt_report *r
 
 const cscalp_learn *cscalp_engine_learner(const cscalp_engine *e) { return e->learn; }
 
+int cscalp_fault_inject(cscalp_engine *e, int fault, uint32_t count)
+{
+    if (e == NULL)
+        return CSCALP_EINVAL;
+    switch (fault) {
+    case CSCALP_FAULT_NAN_GRADIENT:
+        return cscalp_learn_fault(e->learn, CSCALP_LEARN_FAULT_NAN_STEP, count);
+    case CSCALP_FAULT_EXPLODING_GRADIENT:
+        return cscalp_learn_fault(e->learn, CSCALP_LEARN_FAULT_EXPLODE, count);
+    case CSCALP_FAULT_CORRUPT_WEIGHTS:
+        return cscalp_learn_fault(e->learn, CSCALP_LEARN_FAULT_CORRUPT, count);
+    case CSCALP_FAULT_LEARNER_STALL:
+        return cscalp_learn_fault(e->learn, CSCALP_LEARN_FAULT_STALL, count);
+    case CSCALP_FAULT_LEARNER_DEATH:
+        return cscalp_learn_fault(e->learn, CSCALP_LEARN_FAULT_DIE, count);
+    case CSCALP_FAULT_SKEW_WEIGHTS:
+        return cscalp_learn_fault(e->learn, CSCALP_LEARN_FAULT_SKEW, count);
+    case CSCALP_FAULT_WRITE_FAILURE:
+        e->fault_write_failures = count;
+        return CSCALP_OK;
+    default:
+        return CSCALP_EINVAL;
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Decisions: intents, order updates, position, autonomy                    */
 
@@ -1190,11 +1528,47 @@ int cscalp_on_order(cscalp_engine *e, const cscalp_order_update *update)
                            CSCALP_ESTRUCT, CSCALP_ACTION_REJECTED, what);
         return CSCALP_ESTRUCT;
     }
+    /* An ASSISTED entry the host declined comes back REJECTED too; it says
+     * nothing of the venue, so the breaker does not count it. */
+    int declined = 0;
+    for (uint32_t i = 0; i < CONFIRM_MEMORY && update->type == CSCALP_UPDATE_REJECTED; i++)
+        declined |= update->client_id != 0 && e->confirm_ids[i] == update->client_id;
     char why[ERROR_TEXT_CAP] = "";
-    const int rc = cscalp_desk_on_update(e->desk, update, e->feed->clock_ns, why, sizeof why);
+    const int64_t at = e->feed->clock_ns;
+    const int rc = cscalp_desk_on_update(e->desk, update, at, why, sizeof why);
     if (rc != CSCALP_OK)
         set_error(e, "%s", why);
     desk_done(e);
+    if (rc == CSCALP_OK && update->type == CSCALP_UPDATE_REJECTED && !declined) {
+        uint32_t in_window = 0;
+        const int64_t was_cooldown = cscalp_sup_breaker_cooldown(&e->sup);
+        if (cscalp_sup_on_reject(&e->sup, at, update->client_id, &in_window) &
+            CSCALP_SUP_BREAKER_OPENED) {
+            e->sup.actions[CSCALP_PLAYBOOK_REJECT_BREAKER]++;
+            if (in_window > 0)
+                sup_emit(e, at, CSCALP_SEVERITY_WARNING, CSCALP_COMPONENT_RISK,
+                         CSCALP_EVENT_BREAKER_OPENED, CSCALP_OK, CSCALP_ACTION_SUSPENDED,
+                         "circuit breaker open: %u venue rejects within "
+                         "health.reject_breaker_window_ms (%lld); no new orders for %.0f ms, "
+                         "then one probe",
+                         in_window, (long long)e->cfg.health_reject_breaker_window_ms,
+                         ms_of(cscalp_sup_breaker_cooldown(&e->sup)));
+            else
+                sup_emit(e, at, CSCALP_SEVERITY_WARNING, CSCALP_COMPONENT_RISK,
+                         CSCALP_EVENT_BREAKER_OPENED, CSCALP_OK, CSCALP_ACTION_SUSPENDED,
+                         "circuit breaker open again: the probe order %llu was rejected; no "
+                         "new orders for %.0f ms (was %.0f)",
+                         (unsigned long long)update->client_id,
+                         ms_of(cscalp_sup_breaker_cooldown(&e->sup)), ms_of(was_cooldown));
+        }
+    } else if (rc == CSCALP_OK && update->type != CSCALP_UPDATE_REJECTED) {
+        if (cscalp_sup_on_answer(&e->sup, update->client_id) & CSCALP_SUP_BREAKER_CLOSED)
+            sup_emit(e, at, CSCALP_SEVERITY_INFO, CSCALP_COMPONENT_RISK,
+                     CSCALP_EVENT_BREAKER_CLOSED, CSCALP_OK, CSCALP_ACTION_RESUMED,
+                     "circuit breaker closed: the venue took the probe order %llu; orders "
+                     "flow again",
+                     (unsigned long long)update->client_id);
+    }
     return rc;
 }
 
@@ -1272,6 +1646,7 @@ int cscalp_set_autonomy(cscalp_engine *e, int level)
         desk_done(e);
         return api_error(e, rc, why);
     }
+    cscalp_sup_host_autonomy(&e->sup); /* the host's level stands: no probation */
     desk_done(e);
     return CSCALP_OK;
 }
@@ -1293,7 +1668,8 @@ enum {
     SECTION_FEATURES = 5,
     SECTION_LEARN = 6,
     SECTION_REGIME = 7,
-    SECTION_DECISIONS = 8
+    SECTION_DECISIONS = 8,
+    SECTION_SUPERVISOR = 9 /* optional: a checkpoint without it loads with every detector clear */
 };
 
 /* No checkpoint this library writes comes near this; a bigger file is
@@ -1402,11 +1778,103 @@ static int build_checkpoint(cscalp_engine *e, cscalp_wbuf *w, char *why, size_t 
     cscalp_ckpt_begin_section(&cw, SECTION_DECISIONS);
     save_decisions(e, w);
     cscalp_ckpt_end_section(&cw);
+    cscalp_ckpt_begin_section(&cw, SECTION_SUPERVISOR);
+    cscalp_sup_save(&e->sup, w);
+    cscalp_put_f64(w, cscalp_learn_lr_factor(e->learn));
+    cscalp_put_u64(w, cscalp_learn_lr_changed_at_step(e->learn));
+    cscalp_ckpt_end_section(&cw);
     const int rc = cscalp_ckpt_finish(&cw);
     if (rc != CSCALP_OK || w->failed) {
         snprintf(why, cap, "checkpoint: out of memory");
         return CSCALP_ENOMEM;
     }
+    return CSCALP_OK;
+}
+
+/* Fault injection (engine_internal.h): the checkpoint's write(2) fails
+ * with ENOSPC while the engine's count lasts. */
+static ssize_t failing_write(void *ctx, int fd, const void *buf, size_t n)
+{
+    cscalp_engine *e = ctx;
+    if (e->fault_write_failures > 0) {
+        e->fault_write_failures--;
+        errno = ENOSPC;
+        return -1;
+    }
+    return write(fd, buf, n);
+}
+static int real_fsync(void *ctx, int fd) { (void)ctx; return fsync(fd); }
+static int real_close(void *ctx, int fd) { (void)ctx; return close(fd); }
+static int real_rename(void *ctx, const char *from, const char *to)
+{
+    (void)ctx;
+    return rename(from, to);
+}
+
+/* Write a checkpoint to `path` (docs/checkpoint.md). A failure keeps the
+ * previous file (the write is atomic) and, unless health.checkpoint_retry_ms
+ * is 0, schedules a retry that cscalp_tick runs after a doubling back-off
+ * (docs/self-healing.md); a success ends any retry. */
+static int write_checkpoint(cscalp_engine *e, const char *path, int retry)
+{
+    char why[ERROR_TEXT_CAP] = "";
+    cscalp_wbuf w;
+    cscalp_wbuf_init(&w, &e->mem);
+    int rc = build_checkpoint(e, &w, why, sizeof why);
+    if (rc == CSCALP_OK) {
+        const cscalp_ckpt_io faulty = {failing_write, real_fsync, real_close, real_rename, e};
+        rc = cscalp_ckpt_write_file_io(e->fault_write_failures > 0 ? &faulty : NULL, path,
+                                       w.data, w.len, why, sizeof why);
+    }
+    const size_t len = w.len;
+    cscalp_wbuf_free(&w);
+    const int64_t now = e->feed->clock_ns;
+    if (rc != CSCALP_OK) {
+        e->checkpoints_failed++;
+        e->sup.actions[CSCALP_PLAYBOOK_CHECKPOINT]++;
+        set_error(e, "%s", why);
+        int64_t backoff = cscalp_sup_checkpoint_failed(&e->sup, now);
+        if (backoff > 0 && !retry && (e->retry_path == NULL || strcmp(e->retry_path, path) != 0)) {
+            const size_t n = strlen(path) + 1;
+            char *copy = cscalp_mem_calloc(&e->mem, n, 1);
+            if (copy != NULL) {
+                memcpy(copy, path, n);
+                cscalp_mem_free(&e->mem, e->retry_path);
+                e->retry_path = copy;
+            } else {
+                /* No room even for the path: the host must save again. */
+                cscalp_sup_checkpoint_saved(&e->sup);
+                backoff = 0;
+            }
+        }
+        if (backoff > 0)
+            sup_emit(e, now, CSCALP_SEVERITY_ERROR, CSCALP_COMPONENT_PERSIST,
+                     CSCALP_EVENT_CHECKPOINT_FAILED, rc, CSCALP_ACTION_RETRYING,
+                     "%s; the previous checkpoint is intact; cscalp_tick retries in %.0f ms "
+                     "(failure %u in a row)",
+                     why, ms_of(backoff), e->sup.retry_failures);
+        else
+            sup_emit(e, now, CSCALP_SEVERITY_ERROR, CSCALP_COMPONENT_PERSIST,
+                     CSCALP_EVENT_CHECKPOINT_FAILED, rc, CSCALP_ACTION_REJECTED,
+                     "%s; the previous checkpoint is intact", why);
+        return rc;
+    }
+    e->checkpoints_saved++;
+    const uint32_t failures = e->sup.retry_failures;
+    cscalp_sup_checkpoint_saved(&e->sup);
+    /* `path` may be the retry's copy: freed only after the event names it. */
+    char *done_path = e->retry_path;
+    e->retry_path = NULL;
+    if (retry)
+        sup_emit(e, now, CSCALP_SEVERITY_INFO, CSCALP_COMPONENT_PERSIST,
+                 CSCALP_EVENT_CHECKPOINT_SAVED, CSCALP_OK, CSCALP_ACTION_RESUMED,
+                 "checkpoint of %zu bytes saved to %.400s by the retry after %u failures", len,
+                 path, failures);
+    else
+        sup_emit(e, now, CSCALP_SEVERITY_INFO, CSCALP_COMPONENT_PERSIST,
+                 CSCALP_EVENT_CHECKPOINT_SAVED, CSCALP_OK, CSCALP_ACTION_APPLIED,
+                 "checkpoint of %zu bytes saved to %.400s", len, path);
+    cscalp_mem_free(&e->mem, done_path);
     return CSCALP_OK;
 }
 
@@ -1417,28 +1885,9 @@ int cscalp_save(cscalp_engine *e, const char *path)
     clear_error(e);
     if (path == NULL || path[0] == '\0')
         return api_error(e, CSCALP_EINVAL, "path: NULL or empty");
-    char why[ERROR_TEXT_CAP] = "";
-    cscalp_wbuf w;
-    cscalp_wbuf_init(&w, &e->mem);
-    int rc = build_checkpoint(e, &w, why, sizeof why);
-    if (rc == CSCALP_OK)
-        rc = cscalp_ckpt_write_file(path, w.data, w.len, why, sizeof why);
-    const size_t len = w.len;
-    cscalp_wbuf_free(&w);
-    const int64_t now = e->feed->clock_ns;
-    if (rc != CSCALP_OK) {
-        e->checkpoints_failed++;
-        set_error(e, "%s", why);
-        cscalp_health_emit(&e->health, now, CSCALP_SEVERITY_ERROR, CSCALP_COMPONENT_ENGINE,
-                           CSCALP_EVENT_CHECKPOINT_FAILED, rc, CSCALP_ACTION_REJECTED, why);
-        return rc;
-    }
-    e->checkpoints_saved++;
-    char msg[ERROR_TEXT_CAP];
-    snprintf(msg, sizeof msg, "checkpoint of %zu bytes saved to %.400s", len, path);
-    cscalp_health_emit(&e->health, now, CSCALP_SEVERITY_INFO, CSCALP_COMPONENT_ENGINE,
-                       CSCALP_EVENT_CHECKPOINT_SAVED, CSCALP_OK, CSCALP_ACTION_APPLIED, msg);
-    return CSCALP_OK;
+    const int rc = write_checkpoint(e, path, 0);
+    drain_learn_events(e); /* saving drained the learner: what it found */
+    return rc;
 }
 
 int cscalp_save_buffer(cscalp_engine *e, void *buf, size_t cap, size_t *needed)
@@ -1450,6 +1899,7 @@ int cscalp_save_buffer(cscalp_engine *e, void *buf, size_t cap, size_t *needed)
     cscalp_wbuf w;
     cscalp_wbuf_init(&w, &e->mem);
     int rc = build_checkpoint(e, &w, why, sizeof why);
+    drain_learn_events(e); /* what the learner's drain found (a restart) */
     if (rc != CSCALP_OK) {
         cscalp_wbuf_free(&w);
         set_error(e, "%s", why);
@@ -1516,6 +1966,22 @@ static int load_engine_counters(cscalp_engine *e, cscalp_rbuf *r, char *why, siz
     return CSCALP_OK;
 }
 
+static int load_supervisor(cscalp_engine *e, cscalp_rbuf *r, char *why, size_t cap)
+{
+    const int rc = cscalp_sup_load(&e->sup, r, why, cap);
+    if (rc != CSCALP_OK)
+        return rc;
+    const double lr = cscalp_get_f64(r);
+    const uint64_t changed_at = cscalp_get_u64(r);
+    if (!r->failed && !(lr > 0.0 && lr <= 1.0)) {
+        snprintf(why, cap, "supervisor: learning-rate factor %g outside (0, 1]", lr);
+        return CSCALP_ECORRUPT;
+    }
+    if (!r->failed)
+        cscalp_learn_set_lr_state(e->learn, lr, changed_at);
+    return CSCALP_OK;
+}
+
 /* Verify, then build an engine from verified bytes; nothing is left on error. */
 static int open_from_bytes(const cscalp_allocator *mem, const void *data, size_t len,
                            cscalp_engine **out, char *why, size_t cap)
@@ -1573,6 +2039,9 @@ static int open_from_bytes(const cscalp_allocator *mem, const void *data, size_t
     if (rc == CSCALP_OK && (rc = load_section(&rd, SECTION_DECISIONS, "decisions", &r, why,
                                               cap)) == CSCALP_OK)
         rc = section_done(&r, "decisions", load_decisions(e, &r, why, cap), why, cap);
+    if (rc == CSCALP_OK && cscalp_ckpt_section(&rd, SECTION_SUPERVISOR, &r, why, cap) ==
+                               CSCALP_OK)
+        rc = section_done(&r, "supervisor", load_supervisor(e, &r, why, cap), why, cap);
     if (rc == CSCALP_OK)
         rc = cscalp_learn_start(e->learn, why, cap);
     if (rc != CSCALP_OK) {
@@ -1653,10 +2122,15 @@ int cscalp_health(const cscalp_engine *e, cscalp_health_report *report)
     r.size = report->size;
     r.component_count = CSCALP_COMPONENT_COUNT;
     r.clock_ns = e->feed->clock_ns;
-    cscalp_health_snapshot(&e->health, e->feed->clock_ns, r.components);
+    r.supervisor_flags = cscalp_sup_flags(&e->sup) | cscalp_learn_flags(e->learn);
+    int conditions[CSCALP_COMPONENT_COUNT];
+    conditions_of(e, r.supervisor_flags, conditions);
+    cscalp_health_snapshot(&e->health, e->feed->clock_ns, conditions, r.components);
     memcpy(r.feed_accepted, e->feed->accepted, sizeof r.feed_accepted);
     memcpy(r.feed_rejected, e->feed->rejected, sizeof r.feed_rejected);
     r.time_clamped = e->feed->time_clamped;
+    r.playbook_count = CSCALP_PLAYBOOK_COUNT;
+    memcpy(r.playbook_actions, e->sup.actions, sizeof e->sup.actions);
     memcpy(report, &r, sizeof r);
     return CSCALP_OK;
 }
@@ -1667,7 +2141,7 @@ int cscalp_health(const cscalp_engine *e, cscalp_health_report *report)
 static const char *const kind_names[CSCALP_KIND_COUNT] = {"trade", "quote", "book",
                                                          "funding"};
 static const char *const reject_names[CSCALP_REJECT_REASON_COUNT] = {
-    "nonfinite", "price", "size", "side", "crossed", "levels", "time", "field"};
+    "nonfinite", "price", "size", "side", "crossed", "levels", "time", "field", "outlier"};
 
 int cscalp_stats_json(const cscalp_engine *e, char *buf, size_t cap, size_t *needed)
 {
@@ -1734,6 +2208,9 @@ int cscalp_stats_json(const cscalp_engine *e, char *buf, size_t cap, size_t *nee
     cscalp_jw_uint(&w, "checkpoints_saved", e->checkpoints_saved);
     cscalp_jw_uint(&w, "checkpoints_failed", e->checkpoints_failed);
     cscalp_jw_end_object(&w);
+
+    cscalp_sup_write_stats(&e->sup, cscalp_sup_flags(&e->sup) | cscalp_learn_flags(e->learn),
+                           e->orders_held_by_supervisor, &w);
 
     cscalp_jw_end_object(&w);
     const int rc = cscalp_jw_finish(&w, needed);

@@ -42,17 +42,15 @@ void cscalp_health_emit(cscalp_health_state *h, int64_t now_ns, int severity,
 }
 
 void cscalp_health_snapshot(const cscalp_health_state *h, int64_t now_ns,
-                            cscalp_component_health *out)
+                            const int *conditions, cscalp_component_health *out)
 {
     for (int i = 0; i < CSCALP_COMPONENT_COUNT; i++) {
         out[i] = h->components[i];
-        if (h->failed[i])
-            out[i].status = CSCALP_STATUS_FAILED;
-        else if (h->has_warning[i] &&
-                 now_ns - h->last_warning_ns[i] < h->degraded_hold_ns)
-            out[i].status = CSCALP_STATUS_DEGRADED;
-        else
-            out[i].status = CSCALP_STATUS_OK;
+        int status = conditions[i];
+        if (status == CSCALP_STATUS_OK && h->has_warning[i] &&
+            now_ns - h->last_warning_ns[i] < h->degraded_hold_ns)
+            status = CSCALP_STATUS_DEGRADED;
+        out[i].status = status;
     }
 }
 

@@ -9,6 +9,7 @@
 
 #include "cscalp_build_config.h"
 #if CSCALP_HAVE_THREADS
+#include <sched.h>
 #include <uv.h>
 #endif
 
@@ -38,6 +39,7 @@ typedef struct train_params {
     uint32_t replay_recent;
     double replay_recent_fraction, replay_priority_exponent;
     double learning_rate, l2, max_grad_norm;
+    double explode_grad_norm;
 } train_params;
 
 #if CSCALP_HAVE_THREADS
@@ -100,7 +102,24 @@ typedef struct learner_thread {
     float *reset_params;
     atomic_int reset_pending;
 
+    /* Liveness (docs/self-healing.md): the learner bumps the heartbeat at
+     * every message and training step and sets `exited` when its loop
+     * ends; the host's watchdog reads both. */
+    atomic_uint_fast64_t heartbeat;
+    atomic_int exited;
+    atomic_int shed_level; /* host → learner: 0 full work, 1 half the steps, 2 a quarter
+                              and half batches */
+    atomic_int fault_stall, fault_die; /* fault injection (tests) */
+
     uint64_t sent, dropped, dropped_reported; /* host's */
+    int dropping; /* the last sample handed over was dropped */
+    /* Host's watchdog and shedding state. */
+    uint64_t hb_seen;
+    uint64_t hb_seen_wall_ns;
+    int waiting; /* the last check saw work waiting */
+    int down;    /* no thread runs: a restart failed */
+    int shed_host;
+    uint64_t stalls, deaths, restarts, restart_failures, shed_episodes;
 } learner_thread;
 #endif
 
@@ -152,10 +171,21 @@ struct cscalp_learn {
     train_params tp;
     double lr_scale;
     int diverged; /* async: a step was refused; idle until reset */
+    int no_shed;  /* trainer: this round is the host's budget, not shed */
     /* The trainer's counters, published for the host's stats. */
     atomic_uint_fast64_t steps, refused_steps, replay_size, replay_added;
     _Atomic double last_step_loss;
     uint64_t refused_handled; /* host: refused steps already rolled back */
+    atomic_int last_refusal;  /* trainer: CSCALP_NN_EXPLODED or CSCALP_ENONFINITE */
+    _Atomic double last_refused_norm;
+    atomic_uint fault_nan_steps, fault_explode_steps; /* fault injection (tests) */
+
+    /* The supervisor's learning-rate cut (host side) and the last good
+     * live weights (docs/self-healing.md). */
+    double health_lr;
+    uint64_t lr_cut_at_steps;
+    uint64_t lr_cuts, lr_restores, exploded_steps, weights_restored;
+    float *last_good;
 
 #if CSCALP_HAVE_THREADS
     learner_thread *async;
@@ -191,11 +221,8 @@ struct cscalp_learn {
 
 /* ------------------------------------------------------------------ events */
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 6, 7)))
-#endif
-static void raise_event(cscalp_learn *l, int severity, int event, int error, int action,
-                        const char *fmt, ...)
+static void raise_event_v(cscalp_learn *l, int component, int severity, int event, int error,
+                          int action, const char *fmt, va_list ap)
 {
     if (l->event_count == EVENT_QUEUE) {
         l->events_lost++;
@@ -203,16 +230,37 @@ static void raise_event(cscalp_learn *l, int severity, int event, int error, int
     }
     cscalp_learn_event *ev = &l->events[(l->event_head + l->event_count) % EVENT_QUEUE];
     ev->severity = severity;
-    ev->component = CSCALP_COMPONENT_LEARNER;
+    ev->component = component;
     ev->event = event;
     ev->error = error;
     ev->action = action;
     ev->ts_ns = l->now_ns;
+    vsnprintf(ev->message, sizeof ev->message, fmt, ap);
+    l->event_count++;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 6, 7)))
+#endif
+static void raise_event(cscalp_learn *l, int severity, int event, int error, int action,
+                        const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ev->message, sizeof ev->message, fmt, ap);
+    raise_event_v(l, CSCALP_COMPONENT_LEARNER, severity, event, error, action, fmt, ap);
     va_end(ap);
-    l->event_count++;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 6, 7)))
+#endif
+static void raise_model_event(cscalp_learn *l, int severity, int event, int error, int action,
+                              const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    raise_event_v(l, CSCALP_COMPONENT_MODEL, severity, event, error, action, fmt, ap);
+    va_end(ap);
 }
 
 int cscalp_learn_next_event(cscalp_learn *l, cscalp_learn_event *out)
@@ -258,6 +306,7 @@ static train_params train_params_of(const cscalp_learn_config *c)
     tp.learning_rate = c->learning_rate;
     tp.l2 = c->l2;
     tp.max_grad_norm = c->max_grad_norm;
+    tp.explode_grad_norm = c->explode_grad_norm;
     return tp;
 }
 
@@ -269,12 +318,13 @@ static void hparams_of(const cscalp_learn *l, cscalp_nn_hparams *hp)
     hp->learning_rate = (float)(l->tp.learning_rate * l->lr_scale);
     hp->l2 = (float)l->tp.l2;
     hp->max_grad_norm = (float)l->tp.max_grad_norm;
+    hp->refuse_grad_norm = (float)l->tp.explode_grad_norm;
 }
 
-/* The boost the host applies now. */
+/* The boost the host applies now, times the supervisor's cut. */
 static double current_lr_scale(const cscalp_learn *l)
 {
-    return l->boost_remaining > 0 ? l->cfg.drift_lr_boost_factor : 1.0;
+    return (l->boost_remaining > 0 ? l->cfg.drift_lr_boost_factor : 1.0) * l->health_lr;
 }
 
 static int is_async(const cscalp_learn *l) { return l->cfg.mode == CSCALP_LEARN_ASYNC; }
@@ -293,6 +343,8 @@ static void thread_send_reset(cscalp_learn *l);
 static void thread_send_sample(cscalp_learn *l, const float *x, const float *regime,
                                uint8_t label, double loss, double share);
 static void thread_drain(cscalp_learn *l, uint32_t extra_steps);
+static void thread_yield(void);
+static void host_run_ring(cscalp_learn *l);
 #endif
 
 void cscalp_learn_destroy(cscalp_learn *l)
@@ -312,6 +364,7 @@ void cscalp_learn_destroy(cscalp_learn *l)
         cscalp_score_destroy(l->score[m]);
     cscalp_replay_destroy(l->replay);
     cscalp_mem_free(&mem, l->live);
+    cscalp_mem_free(&mem, l->last_good);
     cscalp_mem_free(&mem, l->challenger);
     cscalp_mem_free(&mem, l->anchor);
     cscalp_mem_free(&mem, l->pending_x);
@@ -361,6 +414,7 @@ int cscalp_learn_create(const cscalp_allocator *mem, const cscalp_learn_config *
     l->version = 1;
     l->tp = train_params_of(cfg);
     l->lr_scale = 1.0;
+    l->health_lr = 1.0;
     cscalp_drift_init(&l->drift, &dp, why, cap);
     cscalp_label_clock_init(&l->clock, &cfg->label);
     cscalp_prior_init(&l->prior);
@@ -377,6 +431,7 @@ int cscalp_learn_create(const cscalp_allocator *mem, const cscalp_learn_config *
         }                                                                       \
     } while (0)
     ALLOC(live, l->n_params);
+    ALLOC(last_good, l->n_params);
     ALLOC(challenger, l->n_params);
     ALLOC(anchor, P);
     ALLOC(pending_x, P * D);
@@ -442,6 +497,7 @@ int cscalp_learn_create(const cscalp_allocator *mem, const cscalp_learn_config *
         }
     }
     memcpy(l->challenger, l->live, l->n_params * sizeof *l->challenger);
+    memcpy(l->last_good, l->live, l->n_params * sizeof *l->last_good);
     cscalp_nn_pack(l->live_packed, l->live);
     cscalp_nn_pack(l->challenger_packed, l->challenger);
 #if CSCALP_HAVE_THREADS
@@ -472,6 +528,12 @@ void cscalp_learn_set_config(cscalp_learn *l, const cscalp_learn_config *cfg)
     next.fallback_margin_nats = cfg->fallback_margin_nats;
     next.drift_lr_boost_factor = cfg->drift_lr_boost_factor;
     next.drift_boost_samples = cfg->drift_boost_samples;
+    next.lr_cut_factor = cfg->lr_cut_factor;
+    next.lr_floor_factor = cfg->lr_floor_factor;
+    next.lr_recover_steps = cfg->lr_recover_steps;
+    next.explode_grad_norm = cfg->explode_grad_norm;
+    next.stall_wall_ns = cfg->stall_wall_ns;
+    next.shed_fraction = cfg->shed_fraction;
     next.label.band_bps = cfg->label.band_bps;
     next.label.taker_fee_bps = cfg->label.taker_fee_bps;
     l->clock.params.band_bps = cfg->label.band_bps;
@@ -522,9 +584,12 @@ static void trainer_reset(cscalp_learn *l, const float *params)
     after_training(l);
 }
 
-/* Host side: restart the challenger from the live network. */
+/* Host side: restart the challenger from the live network — healed first,
+ * so corrupted live weights (docs/self-healing.md) never spread into the
+ * challenger through a rollback. */
 static void rollback(cscalp_learn *l, const char *why)
 {
+    cscalp_learn_heal_live(l);
 #if CSCALP_HAVE_THREADS
     if (is_async(l))
         thread_send_reset(l);
@@ -539,6 +604,14 @@ static void rollback(cscalp_learn *l, const char *why)
                 (unsigned long long)l->version, why);
 }
 
+static int all_finite_params(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
 /* A sample's log-loss, floored like the scorer's and never below 0 (a
  * float probability may round to a hair above 1). */
 static double loss_of(const float *probs, int label)
@@ -548,10 +621,63 @@ static double loss_of(const float *probs, int label)
     return loss > 0.0 ? loss : 0.0;
 }
 
-/* Up to n steps on the challenger; the number run. */
+/* Trainer side: a fault the tests injected into the next step's batch. */
+static void inject_batch_fault(cscalp_learn *l, uint32_t B)
+{
+    unsigned n = atomic_load_explicit(&l->fault_nan_steps, memory_order_relaxed);
+    if (n > 0) {
+        atomic_store_explicit(&l->fault_nan_steps, n - 1, memory_order_relaxed);
+        l->batch_x[0] = NAN;
+        return;
+    }
+    n = atomic_load_explicit(&l->fault_explode_steps, memory_order_relaxed);
+    if (n > 0) {
+        /* Huge inputs saturate the softmax; against the wrong labels the
+         * weight gradients grow with the inputs, far past any threshold. */
+        atomic_store_explicit(&l->fault_explode_steps, n - 1, memory_order_relaxed);
+        for (size_t i = 0; i < (size_t)B * l->inputs; i++)
+            l->batch_x[i] = l->batch_x[i] * 1e4f + 1e4f;
+        for (uint32_t i = 0; i < B; i++)
+            l->batch_labels[i] = (uint8_t)((l->batch_labels[i] + 1 + i % 2) % 3);
+    }
+}
+
+/* Async: the learner's load-shedding level (0 in inline mode). */
+static int shed_level(const cscalp_learn *l)
+{
+#if CSCALP_HAVE_THREADS
+    if (l->async != NULL)
+        return atomic_load_explicit(&l->async->shed_level, memory_order_relaxed);
+#else
+    (void)l;
+#endif
+    return 0;
+}
+
+/* Async: the host asked the learner thread to stop (a restart or close). */
+static int stop_requested(const cscalp_learn *l)
+{
+#if CSCALP_HAVE_THREADS
+    if (l->async != NULL) {
+        atomic_fetch_add_explicit(&l->async->heartbeat, 1, memory_order_relaxed);
+        return atomic_load_explicit(&l->async->stop, memory_order_relaxed);
+    }
+#else
+    (void)l;
+#endif
+    return 0;
+}
+
+/* Up to n steps on the challenger; the number run. A learner shedding load
+ * (docs/self-healing.md) runs half of them, or a quarter on half batches. */
 static uint64_t train_round(cscalp_learn *l, uint64_t n)
 {
-    const uint32_t B = l->cfg.batch;
+    const int shed = l->no_shed ? 0 : shed_level(l);
+    uint32_t B = l->cfg.batch;
+    if (shed > 0 && n > 0)
+        n = (n >> shed) > 0 ? n >> shed : 1;
+    if (shed >= 2 && B > 1)
+        B /= 2;
     const uint32_t size = cscalp_replay_size(l->replay);
     if (size < B || size < l->cfg.min_replay)
         return 0;
@@ -561,16 +687,23 @@ static uint64_t train_round(cscalp_learn *l, uint64_t n)
     hparams_of(l, &hp);
     uint64_t done = 0;
     for (; done < n; done++) {
+        if (stop_requested(l))
+            break;
         cscalp_replay_draw(l->replay, &l->rng, B, l->batch_slots);
         cscalp_replay_gather(l->replay, l->batch_slots, B, l->batch_x, l->batch_regime,
                              l->batch_labels);
+        inject_batch_fault(l, B);
         double loss = 0.0;
         const int rc = cscalp_nn_train_step(l->trainer, l->challenger, l->batch_x,
                                             l->batch_regime, l->batch_labels, B, &hp, &loss);
         if (rc != CSCALP_OK) {
             /* The host sees the count and rolls the challenger back. */
             l->diverged = 1;
-            atomic_fetch_add_explicit(&l->refused_steps, 1, memory_order_relaxed);
+            atomic_store_explicit(&l->last_refusal, rc, memory_order_relaxed);
+            atomic_store_explicit(&l->last_refused_norm,
+                                  cscalp_nn_trainer_grad_norm(l->trainer),
+                                  memory_order_relaxed);
+            atomic_fetch_add_explicit(&l->refused_steps, 1, memory_order_release);
             break;
         }
         atomic_fetch_add_explicit(&l->steps, 1, memory_order_relaxed);
@@ -618,14 +751,53 @@ static void trainer_set_params(cscalp_learn *l, const train_params *tp)
                           tp->replay_priority_exponent);
 }
 
-/* Host side: a step the trainer refused means the challenger diverged. */
+/* Host side: a step the trainer refused means the challenger diverged: it
+ * restarts from the live network (the last good weights) with a fresh
+ * optimiser, and the learning rate is cut (docs/self-healing.md). Clean
+ * steps since the last cut undo one cut at a time. */
 static void check_refused(cscalp_learn *l)
 {
-    const uint64_t refused = atomic_load_explicit(&l->refused_steps, memory_order_relaxed);
-    if (refused == l->refused_handled)
+    const uint64_t refused = atomic_load_explicit(&l->refused_steps, memory_order_acquire);
+    const uint64_t steps = atomic_load_explicit(&l->steps, memory_order_relaxed);
+    if (refused == l->refused_handled) {
+        if (l->health_lr < 1.0 && steps >= l->lr_cut_at_steps &&
+            steps - l->lr_cut_at_steps >= l->cfg.lr_recover_steps) {
+            const double next = l->health_lr / l->cfg.lr_cut_factor;
+            l->health_lr = next < 1.0 ? next : 1.0;
+            l->lr_cut_at_steps = steps;
+            l->lr_restores++;
+            raise_event(l, CSCALP_SEVERITY_INFO, CSCALP_EVENT_LEARNING_RATE_CHANGED, CSCALP_OK,
+                        CSCALP_ACTION_RESUMED,
+                        "learning rate back to x%.4g of learn.learning_rate after %u clean "
+                        "steps",
+                        l->health_lr, l->cfg.lr_recover_steps);
+        }
         return;
+    }
     l->refused_handled = refused;
-    rollback(l, "a training step had a non-finite loss or gradient and was refused");
+    const int exploded =
+        atomic_load_explicit(&l->last_refusal, memory_order_relaxed) == CSCALP_NN_EXPLODED;
+    char why[200];
+    if (exploded) {
+        l->exploded_steps++;
+        snprintf(why, sizeof why,
+                 "a training step's gradient norm %.4g exceeded health.explode_grad_norm and "
+                 "was refused",
+                 atomic_load_explicit(&l->last_refused_norm, memory_order_relaxed));
+    } else {
+        snprintf(why, sizeof why,
+                 "a training step had a non-finite loss or gradient and was refused");
+    }
+    rollback(l, why);
+    const double cut = l->health_lr * l->cfg.lr_cut_factor;
+    l->health_lr = cut > l->cfg.lr_floor_factor ? cut : l->cfg.lr_floor_factor;
+    l->lr_cut_at_steps = steps;
+    l->lr_cuts++;
+    raise_event(l, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_LEARNING_RATE_CHANGED,
+                CSCALP_ENONFINITE, CSCALP_ACTION_APPLIED,
+                "learning rate cut to x%.4g of learn.learning_rate after a refused %s step; "
+                "the challenger restarts from the live weights with a fresh optimiser",
+                l->health_lr, exploded ? "exploding" : "non-finite");
 }
 
 
@@ -667,6 +839,11 @@ static int thread_alloc(cscalp_learn *l)
     atomic_init(&t->tail, 0);
     atomic_init(&t->middle, 1u);
     atomic_init(&t->reset_pending, 0);
+    atomic_init(&t->heartbeat, 0);
+    atomic_init(&t->exited, 0);
+    atomic_init(&t->shed_level, 0);
+    atomic_init(&t->fault_stall, 0);
+    atomic_init(&t->fault_die, 0);
     t->front = 0;
     t->back = 2;
     return ok;
@@ -726,27 +903,77 @@ static void ring_commit(learner_thread *t)
     thread_wake(t);
 }
 
-/* Host, off the hot path (configure, adapt, save): wait for a slot. */
-static unsigned char *ring_reserve_wait(learner_thread *t)
+/* Host, off the hot path (configure, adapt, save): wait for a slot. The
+ * watchdog runs meanwhile: a stalled or dead learner is restarted (and with
+ * none running the host drains the ring itself) rather than waited on. */
+static unsigned char *ring_reserve_wait(cscalp_learn *l)
 {
+    learner_thread *t = l->async;
     unsigned char *slot;
     while ((slot = ring_reserve(t)) == NULL) {
         thread_wake(t);
-        uv_sleep(1);
+        cscalp_learn_watchdog(l);
+        if (!t->started)
+            host_run_ring(l);
+        else
+            uv_sleep(1);
     }
     return slot;
+}
+
+/* Host: the shedding level from the ring's fill, with hysteresis: shed from
+ * health.learner_shed_fraction full (deeper past the midpoint to full) until
+ * the fill falls below half that (docs/self-healing.md). */
+static void update_shedding(cscalp_learn *l)
+{
+    learner_thread *t = l->async;
+    const uint64_t tail = atomic_load_explicit(&t->tail, memory_order_relaxed);
+    const uint64_t head = atomic_load_explicit(&t->head, memory_order_acquire);
+    const double fill = (double)(tail - head) / (double)t->capacity;
+    const double on = l->cfg.shed_fraction;
+    const int level = t->shed_host;
+    int next;
+    if (fill >= 0.5 * (1.0 + on))
+        next = 2;
+    else if (fill >= on)
+        next = level > 1 ? level : 1;
+    else if (fill > 0.5 * on)
+        next = level > 0 ? level : 0;
+    else
+        next = 0;
+    if (next == level)
+        return;
+    t->shed_host = next;
+    atomic_store_explicit(&t->shed_level, next, memory_order_relaxed);
+    if (next > level) {
+        if (level == 0)
+            t->shed_episodes++;
+        raise_event(l, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_LEARNER_SHEDDING, CSCALP_OK,
+                    CSCALP_ACTION_SHED,
+                    "learner behind: %llu of %u queue slots full; training sheds load (%s)",
+                    (unsigned long long)(tail - head), t->capacity,
+                    next == 1 ? "half the steps" : "a quarter of the steps, half batches");
+    } else if (next == 0) {
+        raise_event(l, CSCALP_SEVERITY_INFO, CSCALP_EVENT_LEARNER_CAUGHT_UP, CSCALP_OK,
+                    CSCALP_ACTION_RESUMED,
+                    "learner caught up: %llu of %u queue slots full; full training again",
+                    (unsigned long long)(tail - head), t->capacity);
+    }
 }
 
 static void thread_send_sample(cscalp_learn *l, const float *x, const float *regime,
                                uint8_t label, double loss, double share)
 {
     learner_thread *t = l->async;
+    update_shedding(l);
     unsigned char *slot = ring_reserve(t);
     if (slot == NULL) {
         /* Never wait on the hot path: the sample is lost to training only
          * (it was scored, and taught the fallback and the prior). */
         t->dropped++;
-        if (t->dropped == 1 || t->dropped - t->dropped_reported >= 1000) {
+        /* One event when an episode of drops starts, then one per 1000. */
+        if (!t->dropping || t->dropped - t->dropped_reported >= 1000) {
+            t->dropping = 1;
             t->dropped_reported = t->dropped;
             raise_event(l, CSCALP_SEVERITY_WARNING, CSCALP_EVENT_SAMPLES_DROPPED, CSCALP_OK,
                         CSCALP_ACTION_DROPPED,
@@ -756,6 +983,7 @@ static void thread_send_sample(cscalp_learn *l, const float *x, const float *reg
         }
         return;
     }
+    t->dropping = 0;
     msg_header h;
     memset(&h, 0, sizeof h);
     h.kind = MSG_SAMPLE;
@@ -773,7 +1001,7 @@ static void thread_send_sample(cscalp_learn *l, const float *x, const float *reg
 static void thread_send_params(cscalp_learn *l, const train_params *tp)
 {
     learner_thread *t = l->async;
-    unsigned char *slot = ring_reserve_wait(t);
+    unsigned char *slot = ring_reserve_wait(l);
     msg_header h;
     memset(&h, 0, sizeof h);
     h.kind = MSG_PARAMS;
@@ -797,16 +1025,43 @@ static void thread_send_reset(cscalp_learn *l)
 static void thread_drain(cscalp_learn *l, uint32_t extra_steps)
 {
     learner_thread *t = l->async;
-    if (t == NULL || !t->started)
+    if (t == NULL)
         return;
-    unsigned char *slot = ring_reserve_wait(t);
+    if (!t->started && t->down)
+        cscalp_learn_watchdog(l); /* a failed restart: try again */
+    if (!t->started) {
+        if (t->down) {
+            /* Still none: the host does the learner's work. */
+            host_run_ring(l);
+            train_round(l, extra_steps);
+        }
+        return;
+    }
+    unsigned char *slot = ring_reserve_wait(l);
     msg_header h;
     memset(&h, 0, sizeof h);
     h.kind = MSG_BARRIER;
     h.barrier_steps = extra_steps;
     memcpy(slot, &h, sizeof h);
     ring_commit(t);
-    uv_sem_wait(&t->done);
+    /* Never wait on a thread that cannot answer: the watchdog restarts a
+     * stalled or dead one (the barrier stays queued for the new thread),
+     * and with none running the host does the learner's work itself. */
+    unsigned spins = 0;
+    while (uv_sem_trywait(&t->done) != 0) {
+        if (t->started) {
+            if (++spins < 64) {
+                thread_yield();
+                continue;
+            }
+            cscalp_learn_watchdog(l);
+            uv_sleep(1);
+        } else {
+            cscalp_learn_watchdog(l);
+            if (!t->started)
+                host_run_ring(l);
+        }
+    }
 }
 
 /* Learner: hand the challenger to the host. */
@@ -847,7 +1102,10 @@ static void thread_process(cscalp_learn *l, const unsigned char *slot)
         break;
     }
     default: /* MSG_BARRIER */
+        /* The host's explicit budget (cscalp_adapt) is not shed. */
+        l->no_shed = 1;
         train_round(l, h.barrier_steps);
+        l->no_shed = 0;
         uv_sem_post(&l->async->done);
         break;
     }
@@ -858,8 +1116,13 @@ static void thread_main(void *arg)
     cscalp_learn *l = arg;
     learner_thread *t = l->async;
     for (;;) {
+        atomic_fetch_add_explicit(&t->heartbeat, 1, memory_order_relaxed);
         if (atomic_load(&t->stop))
             break;
+        if (atomic_exchange(&t->fault_die, 0))
+            break; /* injected death: the loop ends as a crash of it would */
+        while (atomic_load(&t->fault_stall) && !atomic_load(&t->stop))
+            uv_sleep(1); /* injected stall: alive, no progress */
         if (atomic_load_explicit(&t->reset_pending, memory_order_acquire)) {
             trainer_reset(l, t->reset_params);
             atomic_store_explicit(&t->reset_pending, 0, memory_order_release);
@@ -881,6 +1144,7 @@ static void thread_main(void *arg)
         }
         uv_sem_wait(&t->wake);
     }
+    atomic_store(&t->exited, 1);
 }
 
 static void thread_stop(cscalp_learn *l)
@@ -893,7 +1157,206 @@ static void thread_stop(cscalp_learn *l)
     uv_thread_join(&t->thread);
     t->started = 0;
 }
+
+static void thread_yield(void) { sched_yield(); }
+
+static void thread_process(cscalp_learn *l, const unsigned char *slot);
+
+/* Host, with no learner thread running: take the queued messages here
+ * (a barrier being waited for among them). */
+static void host_run_ring(cscalp_learn *l)
+{
+    learner_thread *t = l->async;
+    if (atomic_load_explicit(&t->reset_pending, memory_order_acquire)) {
+        trainer_reset(l, t->reset_params);
+        atomic_store_explicit(&t->reset_pending, 0, memory_order_release);
+    }
+    for (;;) {
+        const uint64_t head = atomic_load_explicit(&t->head, memory_order_relaxed);
+        if (head == atomic_load_explicit(&t->tail, memory_order_acquire))
+            break;
+        thread_process(l, ring_slot(t, head));
+        atomic_store_explicit(&t->head, head + 1, memory_order_release);
+    }
+}
+
+/* Host: stop the learner thread (a stalled one leaves its wait within a
+ * millisecond or a training step) and start a new one from the live
+ * weights. What is queued stays queued for it. 1 when one runs. */
+static int thread_restart(cscalp_learn *l)
+{
+    learner_thread *t = l->async;
+    if (!t->down) {
+        thread_stop(l);
+        cscalp_learn_heal_live(l); /* never restart from corrupted weights */
+        /* The host owns the trainer until the new thread starts; a retry
+         * after a failed start keeps what the host trained meanwhile. */
+        atomic_store(&t->fault_stall, 0);
+        atomic_store(&t->fault_die, 0);
+        atomic_store(&t->stop, 0);
+        atomic_store(&t->exited, 0);
+        atomic_store(&t->sleeping, 0);
+        atomic_store_explicit(&t->reset_pending, 0, memory_order_release);
+        trainer_reset(l, l->live);
+    }
+    t->hb_seen = atomic_load_explicit(&t->heartbeat, memory_order_relaxed);
+    t->waiting = 0;
+    const int rc = uv_thread_create(&t->thread, thread_main, l);
+    if (rc != 0) {
+        t->restart_failures++;
+        if (!t->down) /* one event per episode: the retries are counted */
+            raise_event(l, CSCALP_SEVERITY_ERROR, CSCALP_EVENT_LEARNER_STALLED, CSCALP_ENOMEM,
+                        CSCALP_ACTION_RETRYING,
+                        "cannot start a new learner thread (%s): the host thread does the "
+                        "learner's queued work when it must; retrying at every check",
+                        uv_strerror(rc));
+        t->down = 1;
+        return 0;
+    }
+    t->started = 1;
+    t->down = 0;
+    t->restarts++;
+    raise_event(l, CSCALP_SEVERITY_INFO, CSCALP_EVENT_LEARNER_RESTARTED, CSCALP_OK,
+                CSCALP_ACTION_RESTARTED,
+                "new learner thread from the live weights (version %llu); %llu messages "
+                "queued for it",
+                (unsigned long long)l->version,
+                (unsigned long long)(atomic_load(&t->tail) - atomic_load(&t->head)));
+    return 1;
+}
 #endif
+
+int cscalp_learn_watchdog(cscalp_learn *l)
+{
+#if CSCALP_HAVE_THREADS
+    learner_thread *t = l->async;
+    if (t == NULL)
+        return 0;
+    if (!t->started)
+        return t->down ? thread_restart(l) : 0; /* not started yet, or a failed restart */
+    if (atomic_load_explicit(&t->exited, memory_order_acquire)) {
+        t->deaths++;
+        raise_event(l, CSCALP_SEVERITY_ERROR, CSCALP_EVENT_LEARNER_STALLED, CSCALP_OK,
+                    CSCALP_ACTION_RESTARTED,
+                    "learner thread exited unexpectedly; restarting it from the live weights");
+        return thread_restart(l);
+    }
+    if (l->cfg.stall_wall_ns <= 0)
+        return 0;
+    /* Monotonic wall clock: a thread's liveness is the machine's matter,
+     * not the market's; no trading decision reads it. */
+    const uint64_t now = uv_hrtime();
+    const uint64_t hb = atomic_load_explicit(&t->heartbeat, memory_order_relaxed);
+    const uint64_t queued = atomic_load_explicit(&t->tail, memory_order_relaxed) -
+                            atomic_load_explicit(&t->head, memory_order_acquire);
+    const int work = queued > 0 || atomic_load(&t->reset_pending);
+    if (hb != t->hb_seen || !work || !t->waiting) {
+        /* Progress, nothing to do, or work just seen: the clock starts now. */
+        t->hb_seen = hb;
+        t->hb_seen_wall_ns = now;
+        t->waiting = work;
+        return 0;
+    }
+    if (now - t->hb_seen_wall_ns < (uint64_t)l->cfg.stall_wall_ns)
+        return 0;
+    t->stalls++;
+    raise_event(l, CSCALP_SEVERITY_ERROR, CSCALP_EVENT_LEARNER_STALLED, CSCALP_OK,
+                CSCALP_ACTION_RESTARTED,
+                "learner thread made no progress for %.0f ms with %llu messages waiting; "
+                "restarting it from the live weights",
+                (double)(now - t->hb_seen_wall_ns) / 1e6, (unsigned long long)queued);
+    return thread_restart(l);
+#else
+    (void)l;
+    return 0;
+#endif
+}
+
+int cscalp_learn_heal_live(cscalp_learn *l)
+{
+    if (all_finite_params(l->live, l->n_params))
+        return 0;
+    memcpy(l->live, l->last_good, l->n_params * sizeof *l->live);
+    cscalp_nn_pack(l->live_packed, l->live);
+    l->weights_restored++;
+    raise_model_event(l, CSCALP_SEVERITY_ERROR, CSCALP_EVENT_WEIGHTS_RESTORED, CSCALP_ENONFINITE,
+                      CSCALP_ACTION_ROLLED_BACK,
+                      "live network (version %llu) had non-finite weights: the last good copy "
+                      "is restored",
+                      (unsigned long long)l->version);
+    return 1;
+}
+
+uint32_t cscalp_learn_flags(const cscalp_learn *l)
+{
+    uint32_t f = 0;
+    if (l->serving_fallback)
+        f |= CSCALP_SUPERVISOR_FALLBACK_SERVING;
+    if (l->health_lr < 1.0)
+        f |= CSCALP_SUPERVISOR_LR_LOWERED;
+#if CSCALP_HAVE_THREADS
+    if (l->async != NULL) {
+        if (l->async->shed_host > 0)
+            f |= CSCALP_SUPERVISOR_LEARNER_SHEDDING;
+        if (l->async->down)
+            f |= CSCALP_SUPERVISOR_LEARNER_DOWN;
+    }
+#endif
+    return f;
+}
+
+double cscalp_learn_lr_factor(const cscalp_learn *l) { return l->health_lr; }
+
+uint64_t cscalp_learn_lr_changed_at_step(const cscalp_learn *l) { return l->lr_cut_at_steps; }
+
+void cscalp_learn_set_lr_state(cscalp_learn *l, double factor, uint64_t changed_at_step)
+{
+    l->health_lr = factor;
+    l->lr_cut_at_steps = changed_at_step;
+}
+
+int cscalp_learn_fault(cscalp_learn *l, int fault, uint32_t count)
+{
+    switch (fault) {
+    case CSCALP_LEARN_FAULT_NAN_STEP:
+        atomic_store(&l->fault_nan_steps, count);
+        return CSCALP_OK;
+    case CSCALP_LEARN_FAULT_EXPLODE:
+        atomic_store(&l->fault_explode_steps, count);
+        return CSCALP_OK;
+    case CSCALP_LEARN_FAULT_CORRUPT:
+        l->live[l->n_params / 2] = NAN;
+        cscalp_nn_pack(l->live_packed, l->live);
+        return CSCALP_OK;
+    case CSCALP_LEARN_FAULT_SKEW: {
+        /* Head bias entries 3e + c are expert e's class-c logit (docs/model.md). */
+        cscalp_nn_layout layout;
+        cscalp_nn_layout_of(&l->arch, &layout);
+        for (uint32_t e = 0; e < l->experts; e++)
+            l->live[layout.head_b + 3 * e + CSCALP_CLASS_DOWN] += 10.0f;
+        cscalp_nn_pack(l->live_packed, l->live);
+        return CSCALP_OK;
+    }
+    default:
+        break;
+    }
+#if CSCALP_HAVE_THREADS
+    learner_thread *t = l->async;
+    if (t != NULL && t->started) {
+        if (fault == CSCALP_LEARN_FAULT_STALL) {
+            atomic_store(&t->fault_stall, count > 0);
+            return CSCALP_OK;
+        }
+        if (fault == CSCALP_LEARN_FAULT_DIE) {
+            atomic_store(&t->fault_die, 1);
+            if (atomic_exchange(&t->sleeping, 0) == 1)
+                uv_sem_post(&t->wake);
+            return CSCALP_OK;
+        }
+    }
+#endif
+    return CSCALP_EUNSUPPORTED;
+}
 
 int cscalp_learn_start(cscalp_learn *l, char *why, size_t cap)
 {
@@ -976,6 +1439,7 @@ static void decide_promotion(cscalp_learn *l)
     const double live = rolling_loss(l, M_NETWORK), chal = rolling_loss(l, M_CHALLENGER);
     if (chal < live - l->cfg.promotion_margin_nats) {
         memcpy(l->live, challenger_view_params(l), l->n_params * sizeof *l->live);
+        memcpy(l->last_good, l->live, l->n_params * sizeof *l->last_good);
         cscalp_nn_pack(l->live_packed, l->live);
         l->version++;
         l->trained = 1;
@@ -1171,6 +1635,8 @@ void cscalp_learn_take_sample(cscalp_learn *l, int64_t t_ns, double half_spread_
     /* The prediction each model makes now is what it will be scored on. */
     cscalp_nn_result r;
     cscalp_nn_infer(l->live_packed, x, regime, &r);
+    if (!isfinite(r.probs[0] + r.probs[1] + r.probs[2]) && cscalp_learn_heal_live(l))
+        cscalp_nn_infer(l->live_packed, x, regime, &r); /* caught here while the fallback serves */
     memcpy(pp + 3 * M_NETWORK, r.probs, sizeof r.probs);
     cscalp_nn_infer(challenger_view(l), x, regime, &r);
     memcpy(pp + 3 * M_CHALLENGER, r.probs, sizeof r.probs);
@@ -1323,9 +1789,23 @@ void cscalp_learn_write_stats(const cscalp_learn *l, cscalp_json_writer *w)
         cscalp_jw_uint(w, "queued", t->sent - atomic_load(&((learner_thread *)t)->head));
         cscalp_jw_uint(w, "sent", t->sent);
         cscalp_jw_uint(w, "dropped", t->dropped);
+        cscalp_jw_uint(w, "heartbeat", atomic_load(&((learner_thread *)t)->heartbeat));
+        cscalp_jw_uint(w, "stalls", t->stalls);
+        cscalp_jw_uint(w, "deaths", t->deaths);
+        cscalp_jw_uint(w, "restarts", t->restarts);
+        cscalp_jw_uint(w, "restart_failures", t->restart_failures);
+        cscalp_jw_int(w, "shed_level", t->shed_host);
+        cscalp_jw_uint(w, "shed_episodes", t->shed_episodes);
         cscalp_jw_end_object(w);
     }
 #endif
+    cscalp_jw_begin_object(w, "health");
+    cscalp_jw_double(w, "lr_factor", l->health_lr);
+    cscalp_jw_uint(w, "lr_cuts", l->lr_cuts);
+    cscalp_jw_uint(w, "lr_restores", l->lr_restores);
+    cscalp_jw_uint(w, "exploded_steps", l->exploded_steps);
+    cscalp_jw_uint(w, "weights_restored", l->weights_restored);
+    cscalp_jw_end_object(w);
     cscalp_jw_uint(w, "events_lost", l->events_lost);
     cscalp_jw_end_object(w);
 }
@@ -1433,6 +1913,7 @@ int cscalp_learn_load(cscalp_learn *l, cscalp_rbuf *r, char *why, size_t cap)
         !all_finite(l->challenger, l->n_params))
         LOAD_FAIL("learner: the live or challenger network is damaged");
     l->trained = (int)trained;
+    memcpy(l->last_good, l->live, l->n_params * sizeof *l->last_good);
     int rc = cscalp_nn_trainer_load(l->trainer, r, why, cap);
     if (rc == CSCALP_OK)
         rc = cscalp_logit_load(l->fallback, r, why, cap);

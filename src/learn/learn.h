@@ -64,6 +64,13 @@ typedef struct cscalp_learn_config {
     double fallback_learning_rate, fallback_l2, fallback_margin_nats;
     double drift_lr_boost_factor;
     uint32_t drift_boost_samples;
+    /* The supervisor's rows that live here (docs/self-healing.md); may
+     * change while running. */
+    double lr_cut_factor, lr_floor_factor;
+    uint32_t lr_recover_steps;
+    double explode_grad_norm;  /* 0: off */
+    int64_t stall_wall_ns;     /* async: 0 = no watchdog */
+    double shed_fraction;      /* async: queue fill that sheds load */
 } cscalp_learn_config;
 
 typedef struct cscalp_learn cscalp_learn;
@@ -105,6 +112,39 @@ void cscalp_learn_predict(cscalp_learn *l, const float *x, const float *regime,
 
 /* cscalp_adapt's work; fills the report's fields after `size`. */
 void cscalp_learn_adapt(cscalp_learn *l, uint32_t budget_steps, cscalp_adapt_report *out);
+
+/* --- Self-healing (docs/self-healing.md) ---
+ *
+ * The live network gave a non-finite output: if its weights are not finite,
+ * restore the last good copy (the weights at the last promotion, load or
+ * create), raising CSCALP_EVENT_WEIGHTS_RESTORED; 1 when restored. */
+int cscalp_learn_heal_live(cscalp_learn *l);
+/* Async mode: the learner thread's heartbeat. A thread that exited, or made
+ * no progress for stall_wall_ns of the monotonic clock while work waits, is
+ * stopped and a new one started from the live weights (events STALLED,
+ * RESTARTED). Cheap when all is well: call it every few hundred events.
+ * Returns 1 when it restarted the thread. */
+int cscalp_learn_watchdog(cscalp_learn *l);
+/* Conditions held now: CSCALP_SUPERVISOR_FALLBACK_SERVING, _LR_LOWERED,
+ * _LEARNER_SHEDDING, _LEARNER_DOWN. */
+uint32_t cscalp_learn_flags(const cscalp_learn *l);
+/* The supervisor's learning-rate factor (1 when no cut is in force) and the
+ * step count of the last cut or restore, for the engine's checkpoint
+ * section. */
+double cscalp_learn_lr_factor(const cscalp_learn *l);
+uint64_t cscalp_learn_lr_changed_at_step(const cscalp_learn *l);
+void cscalp_learn_set_lr_state(cscalp_learn *l, double factor, uint64_t changed_at_step);
+
+/* Fault injection (tests only; src/engine_internal.h). */
+enum {
+    CSCALP_LEARN_FAULT_NAN_STEP = 1,  /* the next `count` steps see a NaN input */
+    CSCALP_LEARN_FAULT_EXPLODE = 2,   /* the next `count` steps see a huge input */
+    CSCALP_LEARN_FAULT_CORRUPT = 3,   /* a NaN in the live weights */
+    CSCALP_LEARN_FAULT_STALL = 4,     /* async: the thread stops taking work (count 0: resumes) */
+    CSCALP_LEARN_FAULT_DIE = 5,       /* async: the thread exits */
+    CSCALP_LEARN_FAULT_SKEW = 6       /* the live network's DOWN logits +10: finite, wrong */
+};
+int cscalp_learn_fault(cscalp_learn *l, int fault, uint32_t count);
 
 /* Health events raised by the stage, oldest first; 0 when none is left. The
  * message stays valid until the next call into the stage. */

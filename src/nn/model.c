@@ -327,6 +327,7 @@ struct cscalp_nn_trainer {
     float *moment2; /* Adam v */
     const float *x; /* inputs of the last forward pass */
     uint32_t batch; /* its batch size */
+    double grad_norm; /* of the last step's gradient, before clipping */
     uint64_t steps;
 };
 
@@ -554,6 +555,8 @@ static void adam_update(size_t n, float *restrict params, const float *restrict 
     }
 }
 
+double cscalp_nn_trainer_grad_norm(const cscalp_nn_trainer *t) { return t->grad_norm; }
+
 int cscalp_nn_train_step(cscalp_nn_trainer *t, float *params, const float *x,
                          const float *regime, const uint8_t *labels, uint32_t batch,
                          const cscalp_nn_hparams *hp, double *loss)
@@ -569,10 +572,16 @@ int cscalp_nn_train_step(cscalp_nn_trainer *t, float *params, const float *x,
     double norm2 = 0.0;
     for (size_t i = 0; i < n; i++)
         norm2 += (double)g[i] * (double)g[i];
+    t->grad_norm = sqrt(norm2);
     /* One check covers every gradient: a NaN or Inf anywhere makes the sum
      * non-finite. The update is refused before anything changes. */
     if (!isfinite(data_loss) || !isfinite(norm2))
         return CSCALP_ENONFINITE;
+    /* A finite but exploding gradient says the step is broken too
+     * (docs/self-healing.md); clipping would only hide it. */
+    if (hp->refuse_grad_norm > 0.0f &&
+        norm2 > (double)hp->refuse_grad_norm * (double)hp->refuse_grad_norm)
+        return CSCALP_NN_EXPLODED;
 
     if (hp->max_grad_norm > 0.0f) {
         /* PyTorch's clip_grad_norm_: scale by max / (norm + 1e-6) when < 1. */

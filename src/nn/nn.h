@@ -128,8 +128,14 @@ typedef struct cscalp_nn_hparams {
     float momentum;        /* SGD, 0 = plain */
     float l2;              /* λ, on weights only */
     float max_grad_norm;   /* 0 = no clipping */
+    float refuse_grad_norm; /* 0 = off; a larger norm (before clipping) refuses the
+                               step with CSCALP_NN_EXPLODED */
     float class_weights[CSCALP_NN_CLASSES];
 } cscalp_nn_hparams;
+
+/* cscalp_nn_train_step's refusal of an exploding gradient: positive, so it
+ * is never mistaken for (or returned as) a public error code. */
+#define CSCALP_NN_EXPLODED 2
 
 /* Adam 1e-3, β (0.9, 0.999), ε 1e-8, no L2, no clipping, weights 1. */
 void cscalp_nn_hparams_default(cscalp_nn_hparams *hp);
@@ -181,6 +187,9 @@ int cscalp_nn_trainer_load(cscalp_nn_trainer *t, cscalp_rbuf *r, char *why,
 int cscalp_nn_train_step(cscalp_nn_trainer *t, float *params, const float *x,
                          const float *regime, const uint8_t *labels, uint32_t batch,
                          const cscalp_nn_hparams *hp, double *loss);
+/* The L2 norm of the last step's gradient before clipping (NaN or Inf when
+ * that step was refused as non-finite). */
+double cscalp_nn_trainer_grad_norm(const cscalp_nn_trainer *t);
 
 /* ------------------------------------------------------------------------ */
 /* Batch-1 inference on packed weights                                      */

@@ -62,6 +62,20 @@ static const cscalp_config_key config_keys[] = {
         feed_max_time_regression_ms, 100, 0, 3600e3, 0,
         "how far before the clock an event may be and still be accepted "
         "at the clock time (ms)"),
+    KEY("feed.outlier_confirm_events", CSCALP_CONFIG_INT, feed_outlier_confirm_events, 3, 1,
+        1000, 0,
+        "consecutive quarantined events agreeing on a new price level that make it a real "
+        "move, accepted (count)"),
+    KEY("feed.outlier_half_life_events", CSCALP_CONFIG_DOUBLE, feed_outlier_half_life_events,
+        500, 1, 1e7, 0,
+        "half-life of the outlier screen's estimate of the mid's step size (top-of-book "
+        "changes)"),
+    KEY("feed.outlier_min_bps", CSCALP_CONFIG_DOUBLE, feed_outlier_min_bps, 300, 0, 1e5, 0,
+        "a price this far from the reference mid is screened at least; 0 turns the outlier "
+        "screen off (bps)"),
+    KEY("feed.outlier_sigmas", CSCALP_CONFIG_DOUBLE, feed_outlier_sigmas, 10, 0, 1e4, 0,
+        "the screen's threshold in the mid's typical step sizes, when that is above "
+        "feed.outlier_min_bps (standard deviations)"),
     KEY("features.norm_half_life_s", CSCALP_CONFIG_DOUBLE,
         features_norm_half_life_s, 300, 0, 30 * 86400.0, 1,
         "half-life of the normaliser's mean and variance (s)"),
@@ -76,6 +90,63 @@ static const cscalp_config_key config_keys[] = {
     KEY("health.degraded_hold_s", CSCALP_CONFIG_DOUBLE, health_degraded_hold_s,
         10, 0, 86400, 0,
         "a component stays DEGRADED this long after a warning (s, event time)"),
+    KEY("health.autonomy_probation_s", CSCALP_CONFIG_DOUBLE, health_autonomy_probation_s, 1800,
+        0, 30 * 86400.0, 0,
+        "after a rollback storm lowered autonomy, rollback-free time before it is restored "
+        "(s, event time)"),
+    KEY("health.checkpoint_retry_max_ms", CSCALP_CONFIG_INT, health_checkpoint_retry_max_ms,
+        60000, 1, 86400e3, 0, "longest back-off between checkpoint retries (ms, event time)"),
+    KEY("health.checkpoint_retry_ms", CSCALP_CONFIG_INT, health_checkpoint_retry_ms, 1000, 0,
+        86400e3, 0,
+        "first back-off before cscalp_tick retries a failed cscalp_save, doubling per "
+        "failure; 0 = no retries (ms, event time)"),
+    KEY("health.explode_grad_norm", CSCALP_CONFIG_DOUBLE, health_explode_grad_norm, 1e4, 0, 1e12,
+        0,
+        "a training step whose gradient norm (before clipping) exceeds this is refused like "
+        "a non-finite one; 0 = off (L2 norm)"),
+    KEY("health.feed_resume_ms", CSCALP_CONFIG_INT, health_feed_resume_ms, 1000, 0, 86400e3, 0,
+        "after a stale feed, data must flow this long before entries resume; exits only "
+        "meanwhile (ms, event time)"),
+    KEY("health.learner_shed_fraction", CSCALP_CONFIG_DOUBLE, health_learner_shed_fraction, 0.5,
+        0.05, 1, 0,
+        "async learner queue fill at which training sheds load (half the steps; a quarter "
+        "and half batches past the midpoint to full), until it falls below half this "
+        "(fraction)"),
+    KEY("health.learner_stall_wall_ms", CSCALP_CONFIG_INT, health_learner_stall_wall_ms, 2000, 0,
+        3600e3, 0,
+        "async learner thread with work waiting and no progress this long is restarted; "
+        "0 = off, and a drain then waits however long the thread takes (ms, monotonic "
+        "wall clock: thread liveness is not a market-time matter)"),
+    KEY("health.lr_cut_factor", CSCALP_CONFIG_DOUBLE, health_lr_cut_factor, 0.5, 0.01, 1, 0,
+        "learning-rate multiplier applied at each refused (non-finite or exploding) step "
+        "(factor)"),
+    KEY("health.lr_floor_factor", CSCALP_CONFIG_DOUBLE, health_lr_floor_factor, 0.05, 1e-6, 1,
+        0, "the cuts never take the learning rate below this share of learn.learning_rate "
+           "(factor)"),
+    KEY("health.lr_recover_steps", CSCALP_CONFIG_INT, health_lr_recover_steps, 1000, 1, 1e9, 0,
+        "clean training steps after which one cut is undone (count)"),
+    KEY("health.reject_breaker_cooldown_ms", CSCALP_CONFIG_INT,
+        health_reject_breaker_cooldown_ms, 5000, 1, 86400e3, 0,
+        "time the open breaker waits before one probe order, doubling after a rejected probe "
+        "(ms, event time)"),
+    KEY("health.reject_breaker_count", CSCALP_CONFIG_INT, health_reject_breaker_count, 5, 0, 64,
+        0,
+        "venue rejects within health.reject_breaker_window_ms that open the circuit breaker; "
+        "0 = off (count)"),
+    KEY("health.reject_breaker_max_cooldown_ms", CSCALP_CONFIG_INT,
+        health_reject_breaker_max_cooldown_ms, 300000, 1, 86400e3, 0,
+        "longest breaker cool-down (ms, event time)"),
+    KEY("health.reject_breaker_window_ms", CSCALP_CONFIG_INT, health_reject_breaker_window_ms,
+        10000, 1, 86400e3, 0, "window the breaker counts venue rejects in (ms, event time)"),
+    KEY("health.rollback_storm_count", CSCALP_CONFIG_INT, health_rollback_storm_count, 3, 0, 64,
+        0,
+        "learner rollbacks within health.rollback_storm_window_s that lower autonomy one "
+        "level; 0 = off (count)"),
+    KEY("health.rollback_storm_window_s", CSCALP_CONFIG_DOUBLE, health_rollback_storm_window_s,
+        600, 0.001, 30 * 86400.0, 0, "window of the rollback storm rule (s, event time)"),
+    KEY("health.stale_feed_ms", CSCALP_CONFIG_INT, health_stale_feed_ms, 5000, 0, 86400e3, 0,
+        "no trade, quote or book for this long (by cscalp_tick or an event's gap) makes the "
+        "feed stale: working orders cancelled, nothing sent; 0 = off (ms, event time)"),
     FIXED_KEY("learn.async_queue_samples", CSCALP_CONFIG_INT, learn_async_queue, 4096, 16, 1 << 20,
               "async mode: matured samples waiting for the learner thread before new "
               "ones are dropped (count)"),

@@ -62,6 +62,27 @@ typedef struct cscalp_config {
     double features_z_clip;
     int64_t features_norm_warmup_samples;
     double health_degraded_hold_s;
+    double feed_outlier_sigmas;
+    double feed_outlier_min_bps;
+    int64_t feed_outlier_confirm_events;
+    double feed_outlier_half_life_events;
+    int64_t health_stale_feed_ms;
+    int64_t health_feed_resume_ms;
+    int64_t health_rollback_storm_count;
+    double health_rollback_storm_window_s;
+    double health_autonomy_probation_s;
+    double health_lr_cut_factor;
+    double health_lr_floor_factor;
+    int64_t health_lr_recover_steps;
+    double health_explode_grad_norm;
+    int64_t health_reject_breaker_count;
+    int64_t health_reject_breaker_window_ms;
+    int64_t health_reject_breaker_cooldown_ms;
+    int64_t health_reject_breaker_max_cooldown_ms;
+    int64_t health_learner_stall_wall_ms;
+    double health_learner_shed_fraction;
+    int64_t health_checkpoint_retry_ms;
+    int64_t health_checkpoint_retry_max_ms;
     cscalp_config_int_list model_hidden_sizes;
     int64_t model_activation; /* cscalp_config_activation */
     int64_t model_expert_count;

@@ -539,6 +539,29 @@ static void set_autonomy(cscalp_desk *d, int level, int64_t now, int by_engine, 
         cancel_all(d, CSCALP_INTENT_AUTONOMY, now);
 }
 
+void cscalp_desk_cancel_all(cscalp_desk *d, int reason, int64_t now) { cancel_all(d, reason, now); }
+
+int cscalp_desk_supervise_autonomy(cscalp_desk *d, int level, int64_t now, const char *why)
+{
+    if (level == d->autonomy)
+        return 1;
+    if (level != CSCALP_AUTONOMY_MANUAL && cscalp_desk_killed(d))
+        return 0;
+    if (level < d->autonomy) {
+        set_autonomy(d, level, now, 1, why);
+        if (level == CSCALP_AUTONOMY_MANUAL)
+            cancel_all(d, CSCALP_INTENT_AUTONOMY, now);
+        return 1;
+    }
+    static const char *const names[] = {"MANUAL", "ASSISTED", "AUTONOMOUS", "EVOLVING"};
+    const int from = d->autonomy;
+    d->autonomy = level;
+    d->c.autonomy_changes++;
+    emit(d, now, CSCALP_SEVERITY_INFO, CSCALP_EVENT_AUTONOMY_CHANGED, CSCALP_OK,
+         CSCALP_ACTION_RESUMED, "autonomy %s -> %s (%s)", names[from], names[level], why);
+    return 1;
+}
+
 int cscalp_desk_set_autonomy(cscalp_desk *d, int level, int64_t now, char *why, size_t cap)
 {
     if (level < CSCALP_AUTONOMY_MANUAL || level > CSCALP_AUTONOMY_EVOLVING) {

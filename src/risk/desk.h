@@ -89,6 +89,15 @@ void cscalp_desk_kill(cscalp_desk *d, int64_t now_ns, const char *why);
  * autonomy stays MANUAL until the host raises it. */
 void cscalp_desk_rearm(cscalp_desk *d, int64_t now_ns);
 
+/* The supervisor's actions (docs/self-healing.md): cancel every working
+ * order and withdraw unsent entries, for `reason` (a cscalp_intent_reason);
+ * and set the autonomy as the engine: lowering is a WARNING (DEGRADED),
+ * restoring an INFO (RESUMED) AUTONOMY_CHANGED event naming `why`; lowering
+ * to MANUAL cancels the working orders. Refused (0) above MANUAL while the
+ * kill switch is tripped. */
+void cscalp_desk_cancel_all(cscalp_desk *d, int reason, int64_t now_ns);
+int cscalp_desk_supervise_autonomy(cscalp_desk *d, int level, int64_t now_ns, const char *why);
+
 int cscalp_desk_autonomy(const cscalp_desk *d);
 /* CSCALP_OK, CSCALP_EINVAL (unknown level), CSCALP_EKILLED (above MANUAL
  * while tripped) with `why`. */

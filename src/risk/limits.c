@@ -172,7 +172,9 @@ int cscalp_risk_check(cscalp_risk *r, const cscalp_risk_order *o, const cscalp_r
         return refuse(r, CSCALP_RISK_KILL_SWITCH);
     }
     if (now_ns < r->cooldown_until && !reducing) {
-        snprintf(why, cap, "cool-down after %u losing round trips until %lld ns", r->losses,
+        /* The streak's counter restarted when the cool-down began: the
+         * configured streak is what started it. */
+        snprintf(why, cap, "cool-down after %u losing round trips until %lld ns", r->lim.loss_streak,
                  (long long)r->cooldown_until);
         return refuse(r, CSCALP_RISK_COOLDOWN);
     }

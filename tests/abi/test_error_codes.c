@@ -42,6 +42,7 @@ static const struct {
     {-24, "CSCALP_ETRANSITION"},
     {-25, "CSCALP_EKILLED"},
     {-26, "CSCALP_ERISK"},
+    {-27, "CSCALP_EOUTLIER"},
 };
 #define PINNED_COUNT (sizeof pinned / sizeof pinned[0])
 
@@ -117,7 +118,7 @@ static void check_distinct_and_library(void)
 
 static void check_unknown_codes(void)
 {
-    static const int unknown[] = {1, 2, -27, -1000, INT_MAX, INT_MIN};
+    static const int unknown[] = {1, 2, -28, -1000, INT_MAX, INT_MIN};
     size_t i;
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *name = cscalp_error_name(unknown[i]);

@@ -268,6 +268,19 @@ START_TEST(degraded_status_clears_after_the_hold_time)
     ck_assert_int_eq(r.components[CSCALP_COMPONENT_FEED].last_error, CSCALP_ECROSSED);
     ck_assert_int_eq(cscalp_tick(fx.e, 10 * NS_PER_S + 1 + 10 * NS_PER_S), CSCALP_OK);
     health_now(&r);
+    /* The warning's hold is over, but ten seconds without data made the
+     * feed stale (health.stale_feed_ms): DEGRADED for that, until data has
+     * flowed for health.feed_resume_ms again and FEED_STALE's own warning
+     * has aged past the hold. */
+    ck_assert_int_eq(r.components[CSCALP_COMPONENT_FEED].status, CSCALP_STATUS_DEGRADED);
+    ck_assert_uint_ne(r.supervisor_flags & CSCALP_SUPERVISOR_FEED_STALE, 0);
+    for (int64_t t = 20 * NS_PER_S + 2; t <= 31 * NS_PER_S + 2; t += NS_PER_S / 10) {
+        const cscalp_quote q = {t, 100, 1, 101, 1};
+        ck_assert_int_eq(cscalp_push_quote(fx.e, &q), CSCALP_OK);
+    }
+    health_now(&r);
+    ck_assert_uint_eq(r.supervisor_flags & (CSCALP_SUPERVISOR_FEED_STALE |
+                                            CSCALP_SUPERVISOR_FEED_RECOVERING), 0);
     ck_assert_int_eq(r.components[CSCALP_COMPONENT_FEED].status, CSCALP_STATUS_OK);
     ck_assert_int_eq(r.components[CSCALP_COMPONENT_ENGINE].status, CSCALP_STATUS_OK);
 }
