@@ -749,10 +749,19 @@ static void drain_learn_events(cscalp_engine *e)
 
 /* A trade, quote or book came at `at`: a silence the host never ticked
  * through is found here, and the feed's recovery ends here. */
-static void supervise_data(cscalp_engine *e, int64_t at)
+static void on_data_transition(cscalp_engine *e, int64_t at, unsigned f, int64_t gap);
+
+/* Inline for the common case (nothing to do); the transitions apart. */
+static inline void supervise_data(cscalp_engine *e, int64_t at)
 {
     int64_t gap = 0;
     const unsigned f = cscalp_sup_on_data(&e->sup, at, &gap);
+    if (f != 0)
+        on_data_transition(e, at, f, gap);
+}
+
+static void on_data_transition(cscalp_engine *e, int64_t at, unsigned f, int64_t gap)
+{
     if (f & CSCALP_SUP_FEED_GAP) {
         e->sup.actions[CSCALP_PLAYBOOK_STALE_FEED]++;
         cscalp_desk_cancel_all(e->desk, CSCALP_INTENT_SUPERVISOR, at);
@@ -774,9 +783,21 @@ static void supervise_data(cscalp_engine *e, int64_t at)
 /* The clock moved to `at` (an event or a tick): the detectors that go by
  * time, and every WATCHDOG_EVERY_EVENTS events (or at a tick) the
  * learner's heartbeat. Checkpoint retries run from cscalp_tick only. */
-static void supervise_time(cscalp_engine *e, int64_t at, int is_tick)
+static void on_time_transition(cscalp_engine *e, int64_t at, unsigned f);
+
+static inline void supervise_time(cscalp_engine *e, int64_t at, int is_tick)
 {
     const unsigned f = cscalp_sup_on_time(&e->sup, at);
+    if (f != 0)
+        on_time_transition(e, at, f);
+    if (is_tick || --e->watchdog_countdown == 0) {
+        e->watchdog_countdown = WATCHDOG_EVERY_EVENTS;
+        cscalp_learn_watchdog(e->learn);
+    }
+}
+
+static void on_time_transition(cscalp_engine *e, int64_t at, unsigned f)
+{
     if (f & CSCALP_SUP_FEED_STALE) {
         e->sup.actions[CSCALP_PLAYBOOK_STALE_FEED]++;
         cscalp_desk_cancel_all(e->desk, CSCALP_INTENT_SUPERVISOR, at);
@@ -801,24 +822,29 @@ static void supervise_time(cscalp_engine *e, int64_t at, int is_tick)
                  CSCALP_EVENT_BREAKER_HALF_OPEN, CSCALP_OK, CSCALP_ACTION_NONE,
                  "circuit breaker half-open after %.0f ms: one probe order may go",
                  ms_of(cscalp_sup_breaker_cooldown(&e->sup)));
-    if (is_tick || --e->watchdog_countdown == 0) {
-        e->watchdog_countdown = WATCHDOG_EVERY_EVENTS;
-        cscalp_learn_watchdog(e->learn);
-    }
 }
 
 /* The outlier screen for a trade's price or a quote's or book's new mid:
  * CSCALP_OK to apply the event (*confirmed when it confirmed a new level),
  * or CSCALP_EOUTLIER: counted, reported, nothing applied, never learned
  * from (docs/self-healing.md, "Quarantine"). */
-static int screen_price(cscalp_engine *e, const char *what, double price, int64_t at,
-                        int *confirmed)
+static int screen_verdict(cscalp_engine *e, const char *what, double price, int64_t at,
+                          int verdict, double jump, int *confirmed);
+
+static inline int screen_price(cscalp_engine *e, const char *what, double price, int64_t at,
+                               int *confirmed)
 {
     *confirmed = 0;
     double jump = 0.0;
     const int verdict = cscalp_sup_screen(&e->sup, price, at, &jump);
     if (verdict == CSCALP_SCREEN_PASS)
         return CSCALP_OK;
+    return screen_verdict(e, what, price, at, verdict, jump, confirmed);
+}
+
+static int screen_verdict(cscalp_engine *e, const char *what, double price, int64_t at,
+                          int verdict, double jump, int *confirmed)
+{
     if (verdict == CSCALP_SCREEN_RESET) {
         *confirmed = 1; /* a jump after a silence is no step of the mid */
         return CSCALP_OK;

@@ -5,6 +5,7 @@
 #ifndef CSCALP_HEALTH_HEALTH_H
 #define CSCALP_HEALTH_HEALTH_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "cryptoscalp.h"
@@ -61,21 +62,36 @@ typedef struct cscalp_supervisor_config {
     int64_t retry_ns, retry_max_ns; /* retry_ns 0: no retries */
 } cscalp_supervisor_config;
 
+/* Feed and breaker states (the fast paths below read them). */
+enum {
+    CSCALP_SUP_FEED_LIVE = 0,
+    CSCALP_SUP_FEED_STALE_STATE = 1,
+    CSCALP_SUP_FEED_RECOVERING_STATE = 2,
+    CSCALP_SUP_BREAKER_CLOSED_STATE = 0
+};
+
 typedef struct cscalp_supervisor {
-    cscalp_supervisor_config c;
-    /* Outlier screen: the reference mid, the EWMA of its squared step
-     * (bps²) and the level waiting for confirmation. */
-    int has_ref;
-    double ref_mid;
+    /* What every event reads first, together in two cache lines: the
+     * fast paths' state and their copies of the configuration. */
+    int64_t due_ns; /* cscalp_sup_on_time has nothing to do before this */
+    int64_t last_data_ns;
+    int64_t stale_ns;    /* c.stale_ns */
+    double ref_mid;      /* the outlier screen's reference mid */
+    double limit2;       /* the threshold as a squared price distance from ref_mid */
+    double step_var_bps2; /* EWMA of the mid's squared step (bps²) */
+    double alpha;        /* c.outlier_alpha */
+    double inv_anchor;   /* 10⁴ / a mid within 1 % of ref_mid: steps in bps without a
+                            division per event */
+    double anchor;
     int64_t ref_ns;
-    double step_var_bps2;
-    double pending_level;
+    int feed, breaker, has_data, has_ref, screen_on;
     uint32_t pending_count;
+
+    cscalp_supervisor_config c;
+    /* Outlier screen: the level waiting for confirmation, counts. */
+    double pending_level;
     uint64_t quarantined, confirmed_levels;
     /* Feed. */
-    int has_data;
-    int64_t last_data_ns;
-    int feed;
     int64_t fresh_since_ns, stale_since_ns;
     /* Rollback storm. */
     int64_t rollbacks[CSCALP_SUP_HISTORY];
@@ -83,7 +99,6 @@ typedef struct cscalp_supervisor {
     int64_t last_rollback_ns;
     int lowered, lowered_from, lowered_to;
     /* Reject breaker. */
-    int breaker;
     int64_t rejects[CSCALP_SUP_HISTORY];
     uint32_t reject_count, reject_next;
     int64_t breaker_until_ns, breaker_cooldown_ns;
@@ -112,11 +127,60 @@ enum {
     CSCALP_SCREEN_CONFIRMED = 2,
     CSCALP_SCREEN_RESET = 3 /* after a silence: apply it, it is the new reference */
 };
-int cscalp_sup_screen(cscalp_supervisor *s, double price, int64_t at_ns, double *jump_bps);
+int cscalp_sup_screen_slow(cscalp_supervisor *s, double price, int64_t at_ns, double *jump_bps);
 double cscalp_sup_screen_threshold_bps(const cscalp_supervisor *s);
+
+/* The hot path's calls are inline fast paths (every trade, quote and book
+ * passes them): each handles the common case in a few compares and leaves
+ * the rest to its _slow function. */
+static inline int cscalp_sup_screen(cscalp_supervisor *s, double price, int64_t at_ns,
+                                    double *jump_bps)
+{
+    *jump_bps = 0.0;
+    if (!s->screen_on || !s->has_ref)
+        return CSCALP_SCREEN_PASS;
+    if (s->stale_ns > 0 && s->has_data && at_ns - s->last_data_ns > s->stale_ns)
+        return cscalp_sup_screen_slow(s, price, at_ns, jump_bps);
+    /* (p − ref)² against the threshold as a squared price distance, kept
+     * with the reference: no division, no root on the common path. */
+    const double dev = price - s->ref_mid;
+    if (dev * dev <= s->limit2) {
+        s->pending_count = 0; /* back at the reference: what was held was a one-off */
+        return CSCALP_SCREEN_PASS;
+    }
+    return cscalp_sup_screen_slow(s, price, at_ns, jump_bps);
+}
+
 /* A top-of-book change was applied: the new reference; `jumped` (a
- * confirmed level) keeps the jump out of the step-size estimate. */
-void cscalp_sup_accept_top(cscalp_supervisor *s, double mid, int64_t at_ns, int jumped);
+ * confirmed level, or the first price after a silence) keeps the jump out
+ * of the step-size estimate. */
+static inline void cscalp_sup_refresh_limit(cscalp_supervisor *s)
+{
+    const double min2 = s->c.outlier_min_bps * s->c.outlier_min_bps;
+    const double sig2 = s->c.outlier_sigmas * s->c.outlier_sigmas * s->step_var_bps2;
+    s->limit2 = (sig2 > min2 ? sig2 : min2) * 1e-8 * s->ref_mid * s->ref_mid;
+}
+
+void cscalp_sup_new_anchor(cscalp_supervisor *s, double mid);
+
+static inline void cscalp_sup_accept_top(cscalp_supervisor *s, double mid, int64_t at_ns,
+                                         int jumped)
+{
+    s->ref_ns = at_ns;
+    if (s->has_ref && mid == s->ref_mid)
+        return; /* sizes moved, the mid did not: no step to learn from */
+    if (s->has_ref && !jumped) {
+        /* In bps of the anchor: within 1 % of the reference, so within 2 %
+         * of the exact step's square; the estimate needs no better. */
+        const double step = (mid - s->ref_mid) * s->inv_anchor;
+        s->step_var_bps2 += s->alpha * (step * step - s->step_var_bps2);
+    }
+    s->has_ref = 1;
+    s->ref_mid = mid;
+    if (!(fabs(mid - s->anchor) <= 0.01 * s->anchor))
+        cscalp_sup_new_anchor(s, mid);
+    cscalp_sup_refresh_limit(s);
+}
 
 /* Transitions the engine acts on (bits). */
 #define CSCALP_SUP_FEED_GAP (1u << 0)     /* data came after a silence: stale meanwhile */
@@ -128,10 +192,27 @@ void cscalp_sup_accept_top(cscalp_supervisor *s, double mid, int64_t at_ns, int 
 #define CSCALP_SUP_BREAKER_CLOSED (1u << 6)
 #define CSCALP_SUP_RETRY_DUE (1u << 7)
 
+unsigned cscalp_sup_on_data_slow(cscalp_supervisor *s, int64_t at_ns, int64_t *gap_ns);
+unsigned cscalp_sup_on_time_slow(cscalp_supervisor *s, int64_t at_ns);
+
 /* An accepted trade, quote or book at at_ns; *gap_ns: time since the last. */
-unsigned cscalp_sup_on_data(cscalp_supervisor *s, int64_t at_ns, int64_t *gap_ns);
+static inline unsigned cscalp_sup_on_data(cscalp_supervisor *s, int64_t at_ns,
+                                          int64_t *gap_ns)
+{
+    if (s->feed == CSCALP_SUP_FEED_LIVE && s->has_data &&
+        (s->stale_ns <= 0 || at_ns - s->last_data_ns <= s->stale_ns)) {
+        *gap_ns = at_ns - s->last_data_ns;
+        s->last_data_ns = at_ns; /* the stale deadline only moves later */
+        return 0;
+    }
+    return cscalp_sup_on_data_slow(s, at_ns, gap_ns);
+}
+
 /* The clock moved to at_ns (every event and tick). */
-unsigned cscalp_sup_on_time(cscalp_supervisor *s, int64_t at_ns);
+static inline unsigned cscalp_sup_on_time(cscalp_supervisor *s, int64_t at_ns)
+{
+    return at_ns < s->due_ns ? 0u : cscalp_sup_on_time_slow(s, at_ns);
+}
 int64_t cscalp_sup_stale_since(const cscalp_supervisor *s);
 
 /* A learner rollback at at_ns with the desk at `autonomy`: 1 when a storm
@@ -159,7 +240,13 @@ enum {
     CSCALP_GATE_PROBE_EXITS = 3, /* one reduce-only order, the probe */
     CSCALP_GATE_NONE = 4
 };
-int cscalp_sup_gate(const cscalp_supervisor *s);
+int cscalp_sup_gate_slow(const cscalp_supervisor *s);
+static inline int cscalp_sup_gate(const cscalp_supervisor *s)
+{
+    return s->feed == CSCALP_SUP_FEED_LIVE && s->breaker == CSCALP_SUP_BREAKER_CLOSED_STATE
+               ? CSCALP_GATE_ALL
+               : cscalp_sup_gate_slow(s);
+}
 
 /* A cscalp_save failed at at_ns: the back-off until its retry (0: retries
  * are off); or it succeeded. */

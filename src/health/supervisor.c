@@ -2,24 +2,74 @@
  * event time that say when a playbook row fires and when it is undone.
  * They know no stage; the engine takes the actions. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "health/health.h"
 
-enum { FEED_LIVE = 0, FEED_STALE = 1, FEED_RECOVERING = 2 };
-enum { BREAKER_CLOSED = 0, BREAKER_OPEN = 1, BREAKER_HALF_OPEN = 2, BREAKER_PROBING = 3 };
+enum {
+    FEED_LIVE = CSCALP_SUP_FEED_LIVE,
+    FEED_STALE = CSCALP_SUP_FEED_STALE_STATE,
+    FEED_RECOVERING = CSCALP_SUP_FEED_RECOVERING_STATE
+};
+enum {
+    BREAKER_CLOSED = CSCALP_SUP_BREAKER_CLOSED_STATE,
+    BREAKER_OPEN = 1,
+    BREAKER_HALF_OPEN = 2,
+    BREAKER_PROBING = 3
+};
+
+static int64_t earliest(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* The earliest event time at which cscalp_sup_on_time has anything to do
+ * (its fast path compares with it). Data arriving only moves the stale
+ * deadline later, so a due time left early is merely a spare check. */
+static void refresh_due(cscalp_supervisor *s)
+{
+    int64_t d = INT64_MAX;
+    if (s->c.stale_ns > 0 && s->has_data && s->feed != FEED_STALE)
+        d = earliest(d, s->last_data_ns + s->c.stale_ns + 1);
+    if (s->lowered)
+        d = earliest(d, s->last_rollback_ns + s->c.probation_ns);
+    if (s->breaker == BREAKER_OPEN)
+        d = earliest(d, s->breaker_until_ns);
+    if (s->breaker == BREAKER_PROBING)
+        d = earliest(d, s->probe_sent_ns + s->breaker_cooldown_ns);
+    if (s->retry_pending)
+        d = earliest(d, s->retry_due_ns);
+    s->due_ns = d;
+}
+
+void cscalp_sup_new_anchor(cscalp_supervisor *s, double mid)
+{
+    s->anchor = mid;
+    s->inv_anchor = 1e4 / mid;
+}
+
+/* The fast paths' copies of the configuration. */
+static void copy_hot_config(cscalp_supervisor *s)
+{
+    s->stale_ns = s->c.stale_ns;
+    s->alpha = s->c.outlier_alpha;
+    s->screen_on = s->c.outlier_min_bps > 0.0;
+}
 
 void cscalp_sup_init(cscalp_supervisor *s, const cscalp_supervisor_config *c)
 {
     memset(s, 0, sizeof *s);
     s->c = *c;
+    copy_hot_config(s);
     s->breaker_cooldown_ns = c->breaker_cooldown_ns;
+    s->due_ns = INT64_MIN;
 }
 
 void cscalp_sup_set_config(cscalp_supervisor *s, const cscalp_supervisor_config *c)
 {
     s->c = *c;
+    copy_hot_config(s);
+    s->due_ns = INT64_MIN; /* new thresholds: look again at the next event */
+    cscalp_sup_refresh_limit(s);
     if (!(c->outlier_min_bps > 0.0))
         s->pending_count = 0; /* the screen is off: nothing waits for confirmation */
     if (s->breaker == BREAKER_CLOSED)
@@ -36,7 +86,7 @@ double cscalp_sup_screen_threshold_bps(const cscalp_supervisor *s)
     return by_sigma > s->c.outlier_min_bps ? by_sigma : s->c.outlier_min_bps;
 }
 
-int cscalp_sup_screen(cscalp_supervisor *s, double price, int64_t at_ns, double *jump_bps)
+int cscalp_sup_screen_slow(cscalp_supervisor *s, double price, int64_t at_ns, double *jump_bps)
 {
     *jump_bps = 0.0;
     if (!(s->c.outlier_min_bps > 0.0) || !s->has_ref)
@@ -48,13 +98,14 @@ int cscalp_sup_screen(cscalp_supervisor *s, double price, int64_t at_ns, double 
         s->pending_count = 0;
         return CSCALP_SCREEN_RESET;
     }
-    const double threshold = cscalp_sup_screen_threshold_bps(s);
-    *jump_bps = bps_apart(price, s->ref_mid);
-    if (*jump_bps <= threshold) {
+    const double dev = price - s->ref_mid;
+    if (dev * dev <= s->limit2) {
         /* Back at the reference: what was held was a one-off. */
         s->pending_count = 0;
         return CSCALP_SCREEN_PASS;
     }
+    const double threshold = cscalp_sup_screen_threshold_bps(s);
+    *jump_bps = bps_apart(price, s->ref_mid);
     if (s->pending_count > 0 && bps_apart(price, s->pending_level) <= threshold) {
         s->pending_count++;
     } else {
@@ -66,6 +117,8 @@ int cscalp_sup_screen(cscalp_supervisor *s, double price, int64_t at_ns, double 
         s->pending_count = 0;
         s->ref_mid = price;
         s->ref_ns = at_ns;
+        cscalp_sup_new_anchor(s, price);
+        cscalp_sup_refresh_limit(s);
         s->confirmed_levels++;
         return CSCALP_SCREEN_CONFIRMED;
     }
@@ -73,20 +126,10 @@ int cscalp_sup_screen(cscalp_supervisor *s, double price, int64_t at_ns, double 
     return CSCALP_SCREEN_QUARANTINE;
 }
 
-void cscalp_sup_accept_top(cscalp_supervisor *s, double mid, int64_t at_ns, int jumped)
-{
-    if (s->has_ref && !jumped) {
-        const double step = (mid / s->ref_mid - 1.0) * 1e4;
-        s->step_var_bps2 += s->c.outlier_alpha * (step * step - s->step_var_bps2);
-    }
-    s->has_ref = 1;
-    s->ref_mid = mid;
-    s->ref_ns = at_ns;
-}
 
 /* ------------------------------------------------------------ feed state */
 
-unsigned cscalp_sup_on_data(cscalp_supervisor *s, int64_t at_ns, int64_t *gap_ns)
+unsigned cscalp_sup_on_data_slow(cscalp_supervisor *s, int64_t at_ns, int64_t *gap_ns)
 {
     unsigned out = 0;
     *gap_ns = s->has_data ? at_ns - s->last_data_ns : 0;
@@ -108,10 +151,11 @@ unsigned cscalp_sup_on_data(cscalp_supervisor *s, int64_t at_ns, int64_t *gap_ns
         s->feed = FEED_LIVE;
         out |= CSCALP_SUP_FEED_RESUMED;
     }
+    refresh_due(s);
     return out;
 }
 
-unsigned cscalp_sup_on_time(cscalp_supervisor *s, int64_t at_ns)
+unsigned cscalp_sup_on_time_slow(cscalp_supervisor *s, int64_t at_ns)
 {
     unsigned out = 0;
     if (s->c.stale_ns > 0 && s->has_data && s->feed != FEED_STALE &&
@@ -134,6 +178,7 @@ unsigned cscalp_sup_on_time(cscalp_supervisor *s, int64_t at_ns)
     }
     if (s->retry_pending && at_ns >= s->retry_due_ns)
         out |= CSCALP_SUP_RETRY_DUE;
+    refresh_due(s); /* a due retry stays due (its time has passed) until it ran */
     return out;
 }
 
@@ -169,13 +214,18 @@ int cscalp_sup_on_rollback(cscalp_supervisor *s, int64_t at_ns, int autonomy, in
     s->lowered = 1;
     s->lowered_to = autonomy - 1;
     *lower_to = s->lowered_to;
+    refresh_due(s);
     /* The next step down takes a storm of its own. */
     s->rollback_count = 0;
     s->rollback_next = 0;
     return 1;
 }
 
-void cscalp_sup_host_autonomy(cscalp_supervisor *s) { s->lowered = 0; }
+void cscalp_sup_host_autonomy(cscalp_supervisor *s)
+{
+    s->lowered = 0;
+    refresh_due(s);
+}
 
 /* --------------------------------------------------------- reject breaker */
 
@@ -189,6 +239,7 @@ unsigned cscalp_sup_on_reject(cscalp_supervisor *s, int64_t at_ns, uint64_t clie
             doubled < s->c.breaker_max_cooldown_ns ? doubled : s->c.breaker_max_cooldown_ns;
         s->breaker = BREAKER_OPEN;
         s->breaker_until_ns = at_ns + s->breaker_cooldown_ns;
+        refresh_due(s);
         return CSCALP_SUP_BREAKER_OPENED;
     }
     if (s->breaker != BREAKER_CLOSED || s->c.breaker_count == 0)
@@ -205,6 +256,7 @@ unsigned cscalp_sup_on_reject(cscalp_supervisor *s, int64_t at_ns, uint64_t clie
     s->breaker_until_ns = at_ns + s->breaker_cooldown_ns;
     s->reject_count = 0;
     s->reject_next = 0;
+    refresh_due(s);
     return CSCALP_SUP_BREAKER_OPENED;
 }
 
@@ -214,6 +266,7 @@ unsigned cscalp_sup_on_answer(cscalp_supervisor *s, uint64_t client_id)
         return 0;
     s->breaker = BREAKER_CLOSED;
     s->breaker_cooldown_ns = s->c.breaker_cooldown_ns;
+    refresh_due(s);
     return CSCALP_SUP_BREAKER_CLOSED;
 }
 
@@ -222,6 +275,7 @@ void cscalp_sup_probe_sent(cscalp_supervisor *s, uint64_t client_id, int64_t at_
     s->breaker = BREAKER_PROBING;
     s->probe_id = client_id;
     s->probe_sent_ns = at_ns;
+    refresh_due(s);
 }
 
 int64_t cscalp_sup_breaker_cooldown(const cscalp_supervisor *s)
@@ -231,7 +285,7 @@ int64_t cscalp_sup_breaker_cooldown(const cscalp_supervisor *s)
 
 /* ---------------------------------------------------------------- gate */
 
-int cscalp_sup_gate(const cscalp_supervisor *s)
+int cscalp_sup_gate_slow(const cscalp_supervisor *s)
 {
     if (s->feed == FEED_STALE || s->breaker == BREAKER_OPEN || s->breaker == BREAKER_PROBING)
         return CSCALP_GATE_NONE;
@@ -259,6 +313,7 @@ int64_t cscalp_sup_checkpoint_failed(cscalp_supervisor *s, int64_t at_ns)
     }
     s->retry_pending = 1;
     s->retry_due_ns = at_ns + s->retry_backoff_ns;
+    refresh_due(s);
     return s->retry_backoff_ns;
 }
 
@@ -266,6 +321,7 @@ void cscalp_sup_checkpoint_saved(cscalp_supervisor *s)
 {
     s->retry_pending = 0;
     s->retry_failures = 0;
+    refresh_due(s);
 }
 
 /* ---------------------------------------------------------------- state */
@@ -326,6 +382,7 @@ void cscalp_sup_save(const cscalp_supervisor *s, cscalp_wbuf *w)
     cscalp_put_f64(w, s->ref_mid);
     cscalp_put_i64(w, s->ref_ns);
     cscalp_put_f64(w, s->step_var_bps2);
+    cscalp_put_f64(w, s->anchor);
     cscalp_put_f64(w, s->pending_level);
     cscalp_put_u32(w, s->pending_count);
     cscalp_put_u64(w, s->quarantined);
@@ -364,6 +421,7 @@ int cscalp_sup_load(cscalp_supervisor *s, cscalp_rbuf *r, char *why, size_t cap)
     n.ref_mid = cscalp_get_f64(r);
     n.ref_ns = cscalp_get_i64(r);
     n.step_var_bps2 = cscalp_get_f64(r);
+    const double anchor = cscalp_get_f64(r);
     n.pending_level = cscalp_get_f64(r);
     n.pending_count = cscalp_get_u32(r);
     n.quarantined = cscalp_get_u64(r);
@@ -414,6 +472,14 @@ int cscalp_sup_load(cscalp_supervisor *s, cscalp_rbuf *r, char *why, size_t cap)
      * restored engine saves anew. */
     n.retry_pending = 0;
     n.retry_failures = 0;
+    if (n.has_ref && !(anchor > 0.0 && isfinite(anchor))) {
+        snprintf(why, cap, "supervisor: the screen's anchor mid %g is not a price", anchor);
+        return CSCALP_ECORRUPT;
+    }
+    n.due_ns = INT64_MIN;
+    n.anchor = anchor;
+    n.inv_anchor = anchor > 0.0 ? 1e4 / anchor : 0.0;
+    cscalp_sup_refresh_limit(&n);
     *s = n;
     return CSCALP_OK;
 }

@@ -933,7 +933,9 @@ static void update_shedding(cscalp_learn *l)
     const double on = l->cfg.shed_fraction;
     const int level = t->shed_host;
     int next;
-    if (fill >= 0.5 * (1.0 + on))
+    if (!(on > 0.0))
+        next = 0; /* shedding off */
+    else if (fill >= 0.5 * (1.0 + on))
         next = 2;
     else if (fill >= on)
         next = level > 1 ? level : 1;

@@ -68,8 +68,8 @@ static const cscalp_config_key config_keys[] = {
         "move, accepted (count)"),
     KEY("feed.outlier_half_life_events", CSCALP_CONFIG_DOUBLE, feed_outlier_half_life_events,
         500, 1, 1e7, 0,
-        "half-life of the outlier screen's estimate of the mid's step size (top-of-book "
-        "changes)"),
+        "half-life of the outlier screen's estimate of the mid's step size (changes of "
+        "the mid)"),
     KEY("feed.outlier_min_bps", CSCALP_CONFIG_DOUBLE, feed_outlier_min_bps, 300, 0, 1e5, 0,
         "a price this far from the reference mid is screened at least; 0 turns the outlier "
         "screen off (bps)"),
@@ -108,10 +108,10 @@ static const cscalp_config_key config_keys[] = {
         "after a stale feed, data must flow this long before entries resume; exits only "
         "meanwhile (ms, event time)"),
     KEY("health.learner_shed_fraction", CSCALP_CONFIG_DOUBLE, health_learner_shed_fraction, 0.5,
-        0.05, 1, 0,
+        0, 1, 0,
         "async learner queue fill at which training sheds load (half the steps; a quarter "
-        "and half batches past the midpoint to full), until it falls below half this "
-        "(fraction)"),
+        "and half batches past the midpoint to full), until it falls below half this; "
+        "0 = never shed (fraction)"),
     KEY("health.learner_stall_wall_ms", CSCALP_CONFIG_INT, health_learner_stall_wall_ms, 2000, 0,
         3600e3, 0,
         "async learner thread with work waiting and no progress this long is restarted; "
