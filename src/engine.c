@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/types.h>
 
 #include "cryptoscalp.h"
 #include "cscalp_build_config.h"
@@ -78,12 +78,7 @@ struct cscalp_engine {
     uint32_t watchdog_countdown;
     uint32_t fault_write_failures;
     uint64_t orders_held_by_supervisor;
-    /* The latest orders sent for the host's confirmation (ASSISTED entries):
-     * a REJECTED of one of them is not counted by the breaker. */
-    uint64_t confirm_ids[64];
-    uint32_t confirm_next;
 };
-#define CONFIRM_MEMORY 64u
 
 /* The learner's heartbeat is checked every this many events (and at
  * every cscalp_tick): a monotonic-clock read amortised to nothing. */
@@ -1122,17 +1117,10 @@ static void decide_step(cscalp_engine *e, int64_t at_ns)
         }
         if (!cscalp_desk_submit(e->desk, &o, at_ns))
             return;
-        if (o.kind != CSCALP_INTENT_NEW)
-            continue;
-        const uint64_t id = cscalp_orders_next_id(cscalp_desk_orders(e->desk)) - 1;
-        if (gate == CSCALP_GATE_PROBE || gate == CSCALP_GATE_PROBE_EXITS)
-            cscalp_sup_probe_sent(&e->sup, id, at_ns);
-        if (cscalp_desk_autonomy(e->desk) == CSCALP_AUTONOMY_ASSISTED && !o.reduce_only) {
-            /* Sent for the host's confirmation: its REJECTED may be a
-             * decline, which says nothing of the venue. */
-            e->confirm_ids[e->confirm_next] = id;
-            e->confirm_next = (e->confirm_next + 1) % CONFIRM_MEMORY;
-        }
+        if (o.kind == CSCALP_INTENT_NEW &&
+            (gate == CSCALP_GATE_PROBE || gate == CSCALP_GATE_PROBE_EXITS))
+            cscalp_sup_probe_sent(&e->sup,
+                                  cscalp_orders_next_id(cscalp_desk_orders(e->desk)) - 1, at_ns);
     }
 }
 
@@ -1208,7 +1196,7 @@ static void top_changed(cscalp_engine *e, const cscalp_top *prev, int had_top,
 {
     cscalp_features_on_top(e->features, had_top ? prev : NULL, &e->feed->top, at);
     if (e->feed->has_top)
-        cscalp_sup_accept_top(&e->sup, 0.5 * (e->feed->top.bid + e->feed->top.ask), at, jumped);
+        cscalp_sup_accept_top(&e->sup, 0.5 * (e->feed->top.bid + e->feed->top.ask), jumped);
 }
 
 int cscalp_push_quote(cscalp_engine *e, const cscalp_quote *quote)
@@ -1556,9 +1544,8 @@ int cscalp_on_order(cscalp_engine *e, const cscalp_order_update *update)
     }
     /* An ASSISTED entry the host declined comes back REJECTED too; it says
      * nothing of the venue, so the breaker does not count it. */
-    int declined = 0;
-    for (uint32_t i = 0; i < CONFIRM_MEMORY && update->type == CSCALP_UPDATE_REJECTED; i++)
-        declined |= update->client_id != 0 && e->confirm_ids[i] == update->client_id;
+    const cscalp_order *o = cscalp_orders_find(cscalp_desk_orders(e->desk), update->client_id);
+    const int declined = o != NULL && o->needs_confirmation && !o->acked;
     char why[ERROR_TEXT_CAP] = "";
     const int64_t at = e->feed->clock_ns;
     const int rc = cscalp_desk_on_update(e->desk, update, at, why, sizeof why);
@@ -1818,7 +1805,7 @@ static int build_checkpoint(cscalp_engine *e, cscalp_wbuf *w, char *why, size_t 
 }
 
 /* Fault injection (engine_internal.h): the checkpoint's write(2) fails
- * with ENOSPC while the engine's count lasts. */
+ * with ENOSPC while the engine's count lasts; the other calls are real. */
 static ssize_t failing_write(void *ctx, int fd, const void *buf, size_t n)
 {
     cscalp_engine *e = ctx;
@@ -1827,14 +1814,8 @@ static ssize_t failing_write(void *ctx, int fd, const void *buf, size_t n)
         errno = ENOSPC;
         return -1;
     }
-    return write(fd, buf, n);
-}
-static int real_fsync(void *ctx, int fd) { (void)ctx; return fsync(fd); }
-static int real_close(void *ctx, int fd) { (void)ctx; return close(fd); }
-static int real_rename(void *ctx, const char *from, const char *to)
-{
-    (void)ctx;
-    return rename(from, to);
+    const cscalp_ckpt_io *sys = cscalp_ckpt_system_io();
+    return sys->write(sys->ctx, fd, buf, n);
 }
 
 /* Write a checkpoint to `path` (docs/checkpoint.md). A failure keeps the
@@ -1848,7 +1829,8 @@ static int write_checkpoint(cscalp_engine *e, const char *path, int retry)
     cscalp_wbuf_init(&w, &e->mem);
     int rc = build_checkpoint(e, &w, why, sizeof why);
     if (rc == CSCALP_OK) {
-        const cscalp_ckpt_io faulty = {failing_write, real_fsync, real_close, real_rename, e};
+        const cscalp_ckpt_io *sys = cscalp_ckpt_system_io();
+        const cscalp_ckpt_io faulty = {failing_write, sys->fsync, sys->close, sys->rename, e};
         rc = cscalp_ckpt_write_file_io(e->fault_write_failures > 0 ? &faulty : NULL, path,
                                        w.data, w.len, why, sizeof why);
     }

@@ -24,8 +24,6 @@ void cscalp_health_emit(cscalp_health_state *h, int64_t now_ns, int severity,
         h->has_warning[component] = 1;
         h->last_warning_ns[component] = now_ns;
     }
-    if (severity >= CSCALP_SEVERITY_CRITICAL)
-        h->failed[component] = 1;
 
     if (h->fn != NULL) {
         cscalp_health_event ev;
@@ -68,7 +66,6 @@ void cscalp_health_save(const cscalp_health_state *h, cscalp_wbuf *w)
         cscalp_put_u64(w, k->events);
         cscalp_put_u32(w, (uint32_t)h->has_warning[c]);
         cscalp_put_i64(w, h->last_warning_ns[c]);
-        cscalp_put_u32(w, (uint32_t)h->failed[c]);
     }
 }
 
@@ -92,15 +89,13 @@ int cscalp_health_load(cscalp_health_state *h, cscalp_rbuf *r, char *why, size_t
         k->events = cscalp_get_u64(r);
         const uint32_t has_warning = cscalp_get_u32(r);
         next.last_warning_ns[c] = cscalp_get_i64(r);
-        const uint32_t failed = cscalp_get_u32(r);
-        if (r->failed || has_warning > 1 || failed > 1 || k->status < CSCALP_STATUS_OK ||
+        if (r->failed || has_warning > 1 || k->status < CSCALP_STATUS_OK ||
             k->status > CSCALP_STATUS_FAILED || k->last_severity < 0 ||
             k->last_severity > CSCALP_SEVERITY_CRITICAL) {
             snprintf(why, cap, "health: component %d's status is damaged", c);
             return CSCALP_ECORRUPT;
         }
         next.has_warning[c] = (int)has_warning;
-        next.failed[c] = (int)failed;
     }
     *h = next;
     return CSCALP_OK;

@@ -20,7 +20,6 @@ typedef struct cscalp_health_state {
     cscalp_component_health components[CSCALP_COMPONENT_COUNT];
     int has_warning[CSCALP_COMPONENT_COUNT];
     int64_t last_warning_ns[CSCALP_COMPONENT_COUNT];
-    int failed[CSCALP_COMPONENT_COUNT];
 } cscalp_health_state;
 
 void cscalp_health_init(cscalp_health_state *h, int64_t degraded_hold_ns);
@@ -83,7 +82,6 @@ typedef struct cscalp_supervisor {
     double inv_anchor;   /* 10⁴ / a mid within 1 % of ref_mid: steps in bps without a
                             division per event */
     double anchor;
-    int64_t ref_ns;
     int feed, breaker, has_data, has_ref, screen_on;
     uint32_t pending_count;
 
@@ -127,20 +125,26 @@ enum {
     CSCALP_SCREEN_CONFIRMED = 2,
     CSCALP_SCREEN_RESET = 3 /* after a silence: apply it, it is the new reference */
 };
-int cscalp_sup_screen_slow(cscalp_supervisor *s, double price, int64_t at_ns, double *jump_bps);
+/* A price beyond the threshold: QUARANTINE or CONFIRMED. */
+int cscalp_sup_screen_beyond(cscalp_supervisor *s, double price, double *jump_bps);
 double cscalp_sup_screen_threshold_bps(const cscalp_supervisor *s);
 
-/* The hot path's calls are inline fast paths (every trade, quote and book
- * passes them): each handles the common case in a few compares and leaves
- * the rest to its _slow function. */
+/* The hot path's calls are inline (every trade, quote and book passes
+ * them): each handles the common case in a few compares and leaves the
+ * rare one to a function of supervisor.c. */
 static inline int cscalp_sup_screen(cscalp_supervisor *s, double price, int64_t at_ns,
                                     double *jump_bps)
 {
     *jump_bps = 0.0;
     if (!s->screen_on || !s->has_ref)
         return CSCALP_SCREEN_PASS;
-    if (s->stale_ns > 0 && s->has_data && at_ns - s->last_data_ns > s->stale_ns)
-        return cscalp_sup_screen_slow(s, price, at_ns, jump_bps);
+    /* After a silence of the whole feed longer than a stale feed, the
+     * market may be anywhere: the next price is taken as it comes. (Trades
+     * alone keep the feed alive: they are screened against the last mid.) */
+    if (s->stale_ns > 0 && s->has_data && at_ns - s->last_data_ns > s->stale_ns) {
+        s->pending_count = 0;
+        return CSCALP_SCREEN_RESET;
+    }
     /* (p − ref)² against the threshold as a squared price distance, kept
      * with the reference: no division, no root on the common path. */
     const double dev = price - s->ref_mid;
@@ -148,7 +152,7 @@ static inline int cscalp_sup_screen(cscalp_supervisor *s, double price, int64_t 
         s->pending_count = 0; /* back at the reference: what was held was a one-off */
         return CSCALP_SCREEN_PASS;
     }
-    return cscalp_sup_screen_slow(s, price, at_ns, jump_bps);
+    return cscalp_sup_screen_beyond(s, price, jump_bps);
 }
 
 /* A top-of-book change was applied: the new reference; `jumped` (a
@@ -163,10 +167,8 @@ static inline void cscalp_sup_refresh_limit(cscalp_supervisor *s)
 
 void cscalp_sup_new_anchor(cscalp_supervisor *s, double mid);
 
-static inline void cscalp_sup_accept_top(cscalp_supervisor *s, double mid, int64_t at_ns,
-                                         int jumped)
+static inline void cscalp_sup_accept_top(cscalp_supervisor *s, double mid, int jumped)
 {
-    s->ref_ns = at_ns;
     if (s->has_ref && mid == s->ref_mid)
         return; /* sizes moved, the mid did not: no step to learn from */
     if (s->has_ref && !jumped) {

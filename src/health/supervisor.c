@@ -86,24 +86,8 @@ double cscalp_sup_screen_threshold_bps(const cscalp_supervisor *s)
     return by_sigma > s->c.outlier_min_bps ? by_sigma : s->c.outlier_min_bps;
 }
 
-int cscalp_sup_screen_slow(cscalp_supervisor *s, double price, int64_t at_ns, double *jump_bps)
+int cscalp_sup_screen_beyond(cscalp_supervisor *s, double price, double *jump_bps)
 {
-    *jump_bps = 0.0;
-    if (!(s->c.outlier_min_bps > 0.0) || !s->has_ref)
-        return CSCALP_SCREEN_PASS;
-    /* After a silence of the whole feed longer than a stale feed, the
-     * market may be anywhere: the next price is taken as it comes. (Trades
-     * alone keep the feed alive: they are screened against the last mid.) */
-    if (s->c.stale_ns > 0 && s->has_data && at_ns - s->last_data_ns > s->c.stale_ns) {
-        s->pending_count = 0;
-        return CSCALP_SCREEN_RESET;
-    }
-    const double dev = price - s->ref_mid;
-    if (dev * dev <= s->limit2) {
-        /* Back at the reference: what was held was a one-off. */
-        s->pending_count = 0;
-        return CSCALP_SCREEN_PASS;
-    }
     const double threshold = cscalp_sup_screen_threshold_bps(s);
     *jump_bps = bps_apart(price, s->ref_mid);
     if (s->pending_count > 0 && bps_apart(price, s->pending_level) <= threshold) {
@@ -116,7 +100,6 @@ int cscalp_sup_screen_slow(cscalp_supervisor *s, double price, int64_t at_ns, do
         /* Enough events agree: the market moved. */
         s->pending_count = 0;
         s->ref_mid = price;
-        s->ref_ns = at_ns;
         cscalp_sup_new_anchor(s, price);
         cscalp_sup_refresh_limit(s);
         s->confirmed_levels++;
@@ -186,6 +169,15 @@ int64_t cscalp_sup_stale_since(const cscalp_supervisor *s) { return s->stale_sin
 
 /* ------------------------------------------------------ rollback storm */
 
+/* A time into a ring of CSCALP_SUP_HISTORY (the oldest goes). */
+static void ring_push(int64_t *ring, uint32_t *count, uint32_t *next, int64_t at_ns)
+{
+    ring[*next] = at_ns;
+    *next = (*next + 1) % CSCALP_SUP_HISTORY;
+    if (*count < CSCALP_SUP_HISTORY)
+        (*count)++;
+}
+
 /* Events of a ring of CSCALP_SUP_HISTORY times younger than window_ns. */
 static uint32_t count_recent(const int64_t *ring, uint32_t count, int64_t at_ns,
                              int64_t window_ns)
@@ -201,10 +193,7 @@ int cscalp_sup_on_rollback(cscalp_supervisor *s, int64_t at_ns, int autonomy, in
                            uint32_t *in_window)
 {
     s->last_rollback_ns = at_ns;
-    s->rollbacks[s->rollback_next] = at_ns;
-    s->rollback_next = (s->rollback_next + 1) % CSCALP_SUP_HISTORY;
-    if (s->rollback_count < CSCALP_SUP_HISTORY)
-        s->rollback_count++;
+    ring_push(s->rollbacks, &s->rollback_count, &s->rollback_next, at_ns);
     *in_window = count_recent(s->rollbacks, s->rollback_count, at_ns, s->c.storm_window_ns);
     if (s->c.storm_count == 0 || *in_window < s->c.storm_count ||
         autonomy <= CSCALP_AUTONOMY_MANUAL)
@@ -244,10 +233,7 @@ unsigned cscalp_sup_on_reject(cscalp_supervisor *s, int64_t at_ns, uint64_t clie
     }
     if (s->breaker != BREAKER_CLOSED || s->c.breaker_count == 0)
         return 0;
-    s->rejects[s->reject_next] = at_ns;
-    s->reject_next = (s->reject_next + 1) % CSCALP_SUP_HISTORY;
-    if (s->reject_count < CSCALP_SUP_HISTORY)
-        s->reject_count++;
+    ring_push(s->rejects, &s->reject_count, &s->reject_next, at_ns);
     *in_window = count_recent(s->rejects, s->reject_count, at_ns, s->c.breaker_window_ns);
     if (*in_window < s->c.breaker_count)
         return 0;
@@ -380,7 +366,6 @@ void cscalp_sup_save(const cscalp_supervisor *s, cscalp_wbuf *w)
 {
     cscalp_put_u32(w, (uint32_t)s->has_ref);
     cscalp_put_f64(w, s->ref_mid);
-    cscalp_put_i64(w, s->ref_ns);
     cscalp_put_f64(w, s->step_var_bps2);
     cscalp_put_f64(w, s->anchor);
     cscalp_put_f64(w, s->pending_level);
@@ -419,7 +404,6 @@ int cscalp_sup_load(cscalp_supervisor *s, cscalp_rbuf *r, char *why, size_t cap)
     cscalp_supervisor n = *s;
     n.has_ref = (int)cscalp_get_u32(r);
     n.ref_mid = cscalp_get_f64(r);
-    n.ref_ns = cscalp_get_i64(r);
     n.step_var_bps2 = cscalp_get_f64(r);
     const double anchor = cscalp_get_f64(r);
     n.pending_level = cscalp_get_f64(r);

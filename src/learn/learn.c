@@ -221,8 +221,11 @@ struct cscalp_learn {
 
 /* ------------------------------------------------------------------ events */
 
-static void raise_event_v(cscalp_learn *l, int component, int severity, int event, int error,
-                          int action, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+__attribute__((format(printf, 7, 8)))
+#endif
+static void raise_component_event(cscalp_learn *l, int component, int severity, int event,
+                                  int error, int action, const char *fmt, ...)
 {
     if (l->event_count == EVENT_QUEUE) {
         l->events_lost++;
@@ -235,33 +238,15 @@ static void raise_event_v(cscalp_learn *l, int component, int severity, int even
     ev->error = error;
     ev->action = action;
     ev->ts_ns = l->now_ns;
+    va_list ap;
+    va_start(ap, fmt);
     vsnprintf(ev->message, sizeof ev->message, fmt, ap);
+    va_end(ap);
     l->event_count++;
 }
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 6, 7)))
-#endif
-static void raise_event(cscalp_learn *l, int severity, int event, int error, int action,
-                        const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    raise_event_v(l, CSCALP_COMPONENT_LEARNER, severity, event, error, action, fmt, ap);
-    va_end(ap);
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 6, 7)))
-#endif
-static void raise_model_event(cscalp_learn *l, int severity, int event, int error, int action,
-                              const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    raise_event_v(l, CSCALP_COMPONENT_MODEL, severity, event, error, action, fmt, ap);
-    va_end(ap);
-}
+/* Most of the stage's events are the learner's own. */
+#define raise_event(l, ...) raise_component_event((l), CSCALP_COMPONENT_LEARNER, __VA_ARGS__)
 
 int cscalp_learn_next_event(cscalp_learn *l, cscalp_learn_event *out)
 {
@@ -622,19 +607,27 @@ static double loss_of(const float *probs, int label)
 }
 
 /* Trainer side: a fault the tests injected into the next step's batch. */
+/* One off a fault count the host may set meanwhile (compare-and-swap, so
+ * neither side's write is lost); 1 when one was taken. */
+static int take_one(atomic_uint *count)
+{
+    unsigned n = atomic_load_explicit(count, memory_order_relaxed);
+    while (n > 0 && !atomic_compare_exchange_weak_explicit(count, &n, n - 1,
+                                                          memory_order_relaxed,
+                                                          memory_order_relaxed))
+        ;
+    return n > 0;
+}
+
 static void inject_batch_fault(cscalp_learn *l, uint32_t B)
 {
-    unsigned n = atomic_load_explicit(&l->fault_nan_steps, memory_order_relaxed);
-    if (n > 0) {
-        atomic_store_explicit(&l->fault_nan_steps, n - 1, memory_order_relaxed);
+    if (take_one(&l->fault_nan_steps)) {
         l->batch_x[0] = NAN;
         return;
     }
-    n = atomic_load_explicit(&l->fault_explode_steps, memory_order_relaxed);
-    if (n > 0) {
+    if (take_one(&l->fault_explode_steps)) {
         /* Huge inputs saturate the softmax; against the wrong labels the
          * weight gradients grow with the inputs, far past any threshold. */
-        atomic_store_explicit(&l->fault_explode_steps, n - 1, memory_order_relaxed);
         for (size_t i = 0; i < (size_t)B * l->inputs; i++)
             l->batch_x[i] = l->batch_x[i] * 1e4f + 1e4f;
         for (uint32_t i = 0; i < B; i++)
@@ -654,8 +647,9 @@ static int shed_level(const cscalp_learn *l)
     return 0;
 }
 
-/* Async: the host asked the learner thread to stop (a restart or close). */
-static int stop_requested(const cscalp_learn *l)
+/* Async, at each step boundary: a heartbeat for the watchdog, and whether
+ * the host asked the learner thread to stop (a restart or close). */
+static int heartbeat_and_stop(const cscalp_learn *l)
 {
 #if CSCALP_HAVE_THREADS
     if (l->async != NULL) {
@@ -687,7 +681,7 @@ static uint64_t train_round(cscalp_learn *l, uint64_t n)
     hparams_of(l, &hp);
     uint64_t done = 0;
     for (; done < n; done++) {
-        if (stop_requested(l))
+        if (heartbeat_and_stop(l))
             break;
         cscalp_replay_draw(l->replay, &l->rng, B, l->batch_slots);
         cscalp_replay_gather(l->replay, l->batch_slots, B, l->batch_x, l->batch_regime,
@@ -940,7 +934,7 @@ static void update_shedding(cscalp_learn *l)
     else if (fill >= on)
         next = level > 1 ? level : 1;
     else if (fill > 0.5 * on)
-        next = level > 0 ? level : 0;
+        next = level; /* the hysteresis band: as it was */
     else
         next = 0;
     if (next == level)
@@ -1281,8 +1275,8 @@ int cscalp_learn_heal_live(cscalp_learn *l)
     memcpy(l->live, l->last_good, l->n_params * sizeof *l->live);
     cscalp_nn_pack(l->live_packed, l->live);
     l->weights_restored++;
-    raise_model_event(l, CSCALP_SEVERITY_ERROR, CSCALP_EVENT_WEIGHTS_RESTORED, CSCALP_ENONFINITE,
-                      CSCALP_ACTION_ROLLED_BACK,
+    raise_component_event(l, CSCALP_COMPONENT_MODEL, CSCALP_SEVERITY_ERROR,
+                          CSCALP_EVENT_WEIGHTS_RESTORED, CSCALP_ENONFINITE, CSCALP_ACTION_ROLLED_BACK,
                       "live network (version %llu) had non-finite weights: the last good copy "
                       "is restored",
                       (unsigned long long)l->version);

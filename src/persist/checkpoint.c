@@ -399,6 +399,8 @@ static int sys_rename(void *ctx, const char *from, const char *to)
 
 static const cscalp_ckpt_io system_io = {sys_write, sys_fsync, sys_close, sys_rename, NULL};
 
+const cscalp_ckpt_io *cscalp_ckpt_system_io(void) { return &system_io; }
+
 /* strerror is not required to be thread-safe; engines on different threads
  * may save at once. */
 typedef struct errtext {

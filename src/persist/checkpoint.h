@@ -147,6 +147,10 @@ typedef struct cscalp_ckpt_io {
     void *ctx;
 } cscalp_ckpt_io;
 
+/* The real system calls (what a NULL `io` means), for a caller that
+ * replaces only one of them. */
+const cscalp_ckpt_io *cscalp_ckpt_system_io(void);
+
 /* cscalp_ckpt_write_file through `io` (NULL: the real system calls). */
 int cscalp_ckpt_write_file_io(const cscalp_ckpt_io *io, const char *path, const void *data,
                               size_t len, char *why, size_t cap);

@@ -451,8 +451,10 @@ int cscalp_desk_submit(cscalp_desk *d, const cscalp_desk_order *o, int64_t now)
         flags |= CSCALP_INTENT_NEEDS_CONFIRMATION;
     }
     const int sent = check_and_send(d, o, now, flags);
-    if (sent && flags != 0)
+    if (sent && flags != 0) {
         d->c.needs_confirmation++;
+        cscalp_orders_mark_needs_confirmation(d->orders, cscalp_orders_next_id(d->orders) - 1);
+    }
     return sent;
 }
 
@@ -523,19 +525,24 @@ void cscalp_desk_halt_step(cscalp_desk *d, int64_t now)
         d->flatten_id = cscalp_orders_next_id(d->orders) - 1;
 }
 
-static void set_autonomy(cscalp_desk *d, int level, int64_t now, int by_engine, const char *why)
+/* Who changed the autonomy, which sets the event's severity and action. */
+enum { BY_HOST = 0, BY_ENGINE_LOWERING = 1, BY_ENGINE_RESTORING = 2 };
+
+static void set_autonomy(cscalp_desk *d, int level, int64_t now, int by, const char *why)
 {
     if (level == d->autonomy)
         return;
     static const char *const names[] = {"MANUAL", "ASSISTED", "AUTONOMOUS", "EVOLVING"};
+    static const int severity[] = {CSCALP_SEVERITY_INFO, CSCALP_SEVERITY_WARNING,
+                                   CSCALP_SEVERITY_INFO};
+    static const int action[] = {CSCALP_ACTION_APPLIED, CSCALP_ACTION_DEGRADED,
+                                 CSCALP_ACTION_RESUMED};
     const int from = d->autonomy;
     d->autonomy = level;
     d->c.autonomy_changes++;
-    emit(d, now, by_engine ? CSCALP_SEVERITY_WARNING : CSCALP_SEVERITY_INFO,
-         CSCALP_EVENT_AUTONOMY_CHANGED, CSCALP_OK,
-         by_engine ? CSCALP_ACTION_DEGRADED : CSCALP_ACTION_APPLIED, "autonomy %s -> %s (%s)",
-         names[from], names[level], why);
-    if (level == CSCALP_AUTONOMY_MANUAL && !by_engine)
+    emit(d, now, severity[by], CSCALP_EVENT_AUTONOMY_CHANGED, CSCALP_OK, action[by],
+         "autonomy %s -> %s (%s)", names[from], names[level], why);
+    if (level == CSCALP_AUTONOMY_MANUAL && by == BY_HOST)
         cancel_all(d, CSCALP_INTENT_AUTONOMY, now);
 }
 
@@ -543,22 +550,12 @@ void cscalp_desk_cancel_all(cscalp_desk *d, int reason, int64_t now) { cancel_al
 
 int cscalp_desk_supervise_autonomy(cscalp_desk *d, int level, int64_t now, const char *why)
 {
-    if (level == d->autonomy)
-        return 1;
-    if (level != CSCALP_AUTONOMY_MANUAL && cscalp_desk_killed(d))
+    if (level != CSCALP_AUTONOMY_MANUAL && level != d->autonomy && cscalp_desk_killed(d))
         return 0;
-    if (level < d->autonomy) {
-        set_autonomy(d, level, now, 1, why);
-        if (level == CSCALP_AUTONOMY_MANUAL)
-            cancel_all(d, CSCALP_INTENT_AUTONOMY, now);
-        return 1;
-    }
-    static const char *const names[] = {"MANUAL", "ASSISTED", "AUTONOMOUS", "EVOLVING"};
-    const int from = d->autonomy;
-    d->autonomy = level;
-    d->c.autonomy_changes++;
-    emit(d, now, CSCALP_SEVERITY_INFO, CSCALP_EVENT_AUTONOMY_CHANGED, CSCALP_OK,
-         CSCALP_ACTION_RESUMED, "autonomy %s -> %s (%s)", names[from], names[level], why);
+    const int lowering = level < d->autonomy;
+    set_autonomy(d, level, now, lowering ? BY_ENGINE_LOWERING : BY_ENGINE_RESTORING, why);
+    if (lowering && level == CSCALP_AUTONOMY_MANUAL)
+        cancel_all(d, CSCALP_INTENT_AUTONOMY, now);
     return 1;
 }
 
@@ -574,7 +571,7 @@ int cscalp_desk_set_autonomy(cscalp_desk *d, int level, int64_t now, char *why, 
                  "{\"risk\":{\"kill_switch\":\"armed\"}}");
         return CSCALP_EKILLED;
     }
-    set_autonomy(d, level, now, 0, "set by the host");
+    set_autonomy(d, level, now, BY_HOST, "set by the host");
     return CSCALP_OK;
 }
 
@@ -590,7 +587,7 @@ static void halt(cscalp_desk *d, int64_t now, const char *why)
          "kill switch tripped (%s): equity %.2f, position %g; cancelling %u working orders, "
          "flattening reduce-only, autonomy MANUAL until re-armed",
          why, cscalp_desk_equity(d), d->ledger.position, cscalp_orders_working(d->orders));
-    set_autonomy(d, CSCALP_AUTONOMY_MANUAL, now, 1, "kill switch");
+    set_autonomy(d, CSCALP_AUTONOMY_MANUAL, now, BY_ENGINE_LOWERING, "kill switch");
     cscalp_desk_halt_step(d, now);
 }
 

@@ -182,6 +182,13 @@ int cscalp_orders_add(cscalp_orders *o, int side, double price, double size, int
     return CSCALP_OK;
 }
 
+void cscalp_orders_mark_needs_confirmation(cscalp_orders *o, uint64_t id)
+{
+    cscalp_order *ord = find(o, id);
+    if (ord != NULL)
+        ord->needs_confirmation = 1;
+}
+
 int cscalp_orders_cancel(cscalp_orders *o, uint64_t id)
 {
     cscalp_order *ord = find(o, id);
@@ -382,6 +389,7 @@ void cscalp_orders_save(const cscalp_orders *o, cscalp_wbuf *w)
         cscalp_put_i64(w, ord->created_ns);
         cscalp_put_u32(w, (uint32_t)ord->reduce_only);
         cscalp_put_u32(w, (uint32_t)ord->acked);
+        cscalp_put_u32(w, (uint32_t)ord->needs_confirmation);
     }
     cscalp_put_u32(w, o->ring_count);
     for (uint32_t i = 0; i < o->ring_count; i++) {
@@ -425,12 +433,13 @@ int cscalp_orders_load(cscalp_orders *o, cscalp_rbuf *r, char *why, size_t cap)
         ord.created_ns = cscalp_get_i64(r);
         const uint32_t reduce_only = cscalp_get_u32(r);
         const uint32_t acked = cscalp_get_u32(r);
+        const uint32_t needs_confirmation = cscalp_get_u32(r);
         const double slack = fill_slack(ord.size);
         if (r->failed || ord.id <= last_id || ord.id >= next_id || (side != 0 && side != 2) ||
             !isfinite(ord.price) || ord.price < 0.0 || !isfinite(ord.size) ||
             !(ord.size > 0.0) || !isfinite(ord.filled) || ord.filled < 0.0 ||
             ord.filled >= ord.size - slack || state > CSCALP_ORDER_PENDING_CANCEL ||
-            reduce_only > 1 || acked > 1 ||
+            reduce_only > 1 || acked > 1 || needs_confirmation > 1 ||
             /* states that say nothing was filled, or that the venue has it */
             ((state == CSCALP_ORDER_PENDING_NEW || state == CSCALP_ORDER_OPEN) &&
              ord.filled > 0.0) ||
@@ -443,6 +452,7 @@ int cscalp_orders_load(cscalp_orders *o, cscalp_rbuf *r, char *why, size_t cap)
         ord.state = (int)state;
         ord.reduce_only = (int)reduce_only;
         ord.acked = (int)acked;
+        ord.needs_confirmation = (int)needs_confirmation;
         o->working[i] = ord; /* the caller discards the table on error */
         last_id = ord.id;
     }

@@ -55,6 +55,8 @@ typedef struct cscalp_order {
     int64_t created_ns;   /* engine clock when the intent was emitted */
     int reduce_only;
     int acked;            /* the venue has the order: acknowledged, or a fill came */
+    int needs_confirmation; /* sent for the host's confirmation (an ASSISTED entry): a
+                               REJECTED may be the host declining it, not the venue */
 } cscalp_order;
 
 typedef struct cscalp_order_book_params {
@@ -74,6 +76,8 @@ void cscalp_orders_destroy(cscalp_orders *o);
  * recorded), CSCALP_EINVAL for a bad side, size or price. */
 int cscalp_orders_add(cscalp_orders *o, int side, double price, double size, int reduce_only,
                       int64_t now_ns, uint64_t *id);
+/* The order was sent for the host's confirmation (CSCALP_INTENT_NEEDS_CONFIRMATION). */
+void cscalp_orders_mark_needs_confirmation(cscalp_orders *o, uint64_t id);
 /* A cancel intent was emitted for a working order: PENDING_CANCEL.
  * CSCALP_EINVAL when the id is not working. */
 int cscalp_orders_cancel(cscalp_orders *o, uint64_t id);

@@ -18,7 +18,8 @@
  *
  * The suite runs without fork (CK_NOFORK) so that every case adds its
  * records to one global array; main writes them as JSON to
- * $CSCALP_RECOVERY_REPORT, else $CSCALP_BUILD_ROOT/tests/health/recovery.json,
+ * $CSCALP_RECOVERY_REPORT, else $CSCALP_BUILD_ROOT/tests/health/recovery.json
+ * (else ./recovery.json),
  * and prints a line per record. A checked fixture closes whatever a failed
  * case left open. */
 #include <check.h>
@@ -2110,9 +2111,13 @@ static int write_report(void)
     if (env != NULL && env[0] != '\0') {
         snprintf(path, sizeof path, "%s", env);
     } else {
+        /* meson test sets the build root; a direct run writes beside it,
+         * never into a source checkout's tests/health. */
         const char *root = getenv("CSCALP_BUILD_ROOT");
-        snprintf(path, sizeof path, "%s/tests/health/recovery.json",
-                 root != NULL && root[0] != '\0' ? root : ".");
+        if (root != NULL && root[0] != '\0')
+            snprintf(path, sizeof path, "%s/tests/health/recovery.json", root);
+        else
+            snprintf(path, sizeof path, "recovery.json");
     }
     FILE *f = fopen(path, "w");
     if (f == NULL) {
