@@ -273,7 +273,15 @@ typedef struct cscalp_funding {
     int64_t next_funding_ts_ns;
 } cscalp_funding;
 
-/** Push one event. The event time must not be earlier than the engine clock
+/** The engine's time range: event and tick times must lie within
+ *  [CSCALP_TIME_MIN_NS, CSCALP_TIME_MAX_NS], -2^61 to 2^62 ns (1896 to 2116
+ *  as Unix time), so that every time derived from them, and the difference
+ *  of any two, fits in int64; a time outside is refused with CSCALP_ETIME. */
+#define CSCALP_TIME_MIN_NS (-((int64_t)1 << 61))
+#define CSCALP_TIME_MAX_NS ((int64_t)1 << 62)
+
+/** Push one event. The event time must lie within the time range
+ *  (CSCALP_TIME_MIN_NS ... CSCALP_TIME_MAX_NS) and must not be earlier than the engine clock
  *  (the latest accepted event or tick time) by more than
  *  `feed.max_time_regression_ms`; an event within that tolerance is accepted
  *  and treated as happening at the clock time (time never runs backwards

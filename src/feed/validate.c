@@ -68,6 +68,20 @@ int cscalp_feed_check_time(const cscalp_feed *feed, int64_t ts_ns,
                            int64_t *effective_ns, cscalp_feed_reject *why)
 {
     if (!feed->started || ts_ns >= feed->clock_ns) {
+        /* The clock stays within [CSCALP_TIME_MIN_NS, CSCALP_TIME_MAX_NS]
+         * so that every time computed from it (a grid point, a label's
+         * maturity, a venue latency) and every difference of two such
+         * times (at most 1.5 * 2^62) fits in int64. One unsigned compare
+         * tests both bounds. */
+        if ((uint64_t)ts_ns - (uint64_t)CSCALP_TIME_MIN_NS >
+            (uint64_t)CSCALP_TIME_MAX_NS - (uint64_t)CSCALP_TIME_MIN_NS) {
+            why->error = CSCALP_ETIME;
+            why->reason = CSCALP_REJECT_TIME;
+            snprintf(why->detail, sizeof why->detail,
+                     "ts_ns: %" PRId64 " is outside the engine's time range [-2^61, 2^62] ns",
+                     ts_ns);
+            return CSCALP_ETIME;
+        }
         *effective_ns = ts_ns;
         return CSCALP_OK;
     }

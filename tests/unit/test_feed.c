@@ -257,6 +257,38 @@ START_TEST(tick_advances_the_clock_and_refuses_time_travel)
 }
 END_TEST
 
+/* Times past the range would overflow the grids and horizons derived from
+ * them (found by a fuzzed tardis file under UBSan: a normalisation grid
+ * point at 2^63 - 1e9). Refused like any bad time, whatever the clock. */
+START_TEST(times_outside_the_range_are_refused)
+{
+    const int64_t bad[] = {CSCALP_TIME_MAX_NS + 1, INT64_MAX, INT64_MAX - 1000000000};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cscalp_quote q = {bad[i], 100, 1, 101, 1};
+        ck_assert_int_eq(cscalp_push_quote(fx.e, &q), CSCALP_ETIME);
+        ck_assert_ptr_nonnull(strstr(cscalp_last_error(fx.e), "time range"));
+        ck_assert_int_eq(cscalp_tick(fx.e, bad[i]), CSCALP_ETIME);
+    }
+    cscalp_health_report r;
+    health_now(&r);
+    ck_assert_uint_eq(r.feed_rejected[CSCALP_REJECT_TIME], 6);
+    ck_assert_int_eq(r.clock_ns, 10 * NS_PER_S + 1);
+    /* Before any event: below the minimum is refused, the minimum taken,
+     * and the clock may then cross the whole range in one step. */
+    cscalp_engine *fresh;
+    ck_assert_int_eq(cscalp_open(&fresh, NULL), CSCALP_OK);
+    cscalp_quote below = {CSCALP_TIME_MIN_NS - 1, 100, 1, 101, 1};
+    ck_assert_int_eq(cscalp_push_quote(fresh, &below), CSCALP_ETIME);
+    ck_assert_int_eq(cscalp_tick(fresh, INT64_MIN), CSCALP_ETIME);
+    cscalp_quote lo = {CSCALP_TIME_MIN_NS, 100, 1, 101, 1};
+    ck_assert_int_eq(cscalp_push_quote(fresh, &lo), CSCALP_OK);
+    ck_assert_int_eq(cscalp_tick(fresh, CSCALP_TIME_MAX_NS), CSCALP_OK);
+    cscalp_quote hi = {CSCALP_TIME_MAX_NS, 100, 1, 101, 1};
+    ck_assert_int_eq(cscalp_push_quote(fresh, &hi), CSCALP_OK);
+    cscalp_close(fresh);
+}
+END_TEST
+
 START_TEST(degraded_status_clears_after_the_hold_time)
 {
     cscalp_quote bad = {11 * NS_PER_S, 101, 1, 100, 1};
@@ -445,6 +477,7 @@ static Suite *feed_suite(void)
     tcase_add_test(tc, batch_equals_single_pushes);
     tcase_add_test(tc, book_levels_beyond_the_config_are_not_kept);
     tcase_add_test(tc, features_buffer_contract);
+    tcase_add_test(tc, times_outside_the_range_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }
