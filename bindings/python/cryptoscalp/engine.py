@@ -12,7 +12,7 @@ import logging
 import warnings
 import weakref
 from ctypes import byref, c_double, c_size_t, c_void_p
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union)
 
 from . import _lib
@@ -123,7 +123,6 @@ class Intent:
     edge_bps: float
     target_position: float
     position: float
-    raw: Any = field(default=None, repr=False, compare=False)  #: the C struct
 
 
 @dataclass(frozen=True)
@@ -216,14 +215,7 @@ def _intent(it: "_lib.Intent") -> Intent:
                   name_of(SIDES, it.side), name_of(ORDER_TYPES, it.type),
                   name_of(TIME_IN_FORCE, it.time_in_force), name_of(INTENT_REASONS, it.reason),
                   it.price, it.quantity, bits_of(INTENT_FLAGS, it.flags), it.regime,
-                  it.expected_move_bps, it.edge_bps, it.target_position, it.position,
-                  _copy_struct(it))
-
-
-def _copy_struct(s: Any) -> Any:
-    c = type(s)()
-    ctypes.pointer(c)[0] = s
-    return c
+                  it.expected_move_bps, it.edge_bps, it.target_position, it.position)
 
 
 # ------------------------------------------------------------- array input
@@ -720,11 +712,7 @@ class Engine:
         u.fee = fee
         u.liquidity = value_of(LIQUIDITY, liquidity, "update.liquidity")
         u.text = text.encode() if text is not None else None
-        self.apply_update(u)
-
-    def apply_update(self, update: "_lib.OrderUpdate") -> None:
-        """:meth:`on_order` with a ready ``cscalp_order_update`` struct."""
-        rc = lib.cscalp_on_order(self._handle(), byref(update))
+        rc = lib.cscalp_on_order(self._handle(), byref(u))
         self._after_call()
         if rc != 0:
             raise self._fail(rc, "on_order")
