@@ -29,6 +29,7 @@ a "venue" object as in cscalp-backtest).
 from __future__ import annotations
 
 import argparse
+import copy
 import itertools
 import json
 import os
@@ -81,7 +82,7 @@ DEFAULT_CONFIG = {"fees": {"maker_bps": -1, "taker_bps": 0},
 def grid_config(base: Dict[str, Any], horizon_ms: int, entry_band_bps: float,
                 hidden: int, seed: int) -> Dict[str, Any]:
     """The base configuration with one grid point's values set."""
-    cfg = json.loads(json.dumps(base))
+    cfg = copy.deepcopy(base)
     cfg.setdefault("learn", {})["horizon_ms"] = int(horizon_ms)
     cfg.setdefault("regime", {})["entry_band_bps"] = [float(entry_band_bps)]
     cfg.setdefault("model", {})["hidden_sizes"] = [int(hidden), int(hidden)]

@@ -1,7 +1,7 @@
 /* Helpers of the decision suites (tests/decide): an independent host that
  * follows the engine through the public API only.
  *
- * - du_ledger: positions and PnL recomputed from the fills the host
+ * - tu_ledger: positions and PnL recomputed from the fills the host
  *   reported and the engine accepted (average cost, docs/risk.md
  *   "Positions and PnL"), so the engine's cscalp_get_position can be
  *   compared with something it did not compute itself.
@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/test_ledger.h"
 #include "../common/test_util.h"
 #include "cryptoscalp_sim.h"
 
@@ -85,48 +86,6 @@ static inline void du_health_cb(const cscalp_health_event *ev, void *user)
     }
     if (h->hook != NULL)
         h->hook(ev, h->hook_user);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Independent ledger (docs/risk.md, "Positions and PnL")                   */
-
-typedef struct du_ledger {
-    double pos, entry;
-    long double realised, fees, funding; /* long double: the reference must
-                                            not drift over 10^4 fills */
-    uint64_t fills;
-} du_ledger;
-
-static inline void du_ledger_fill(du_ledger *l, int side, double q, double p, double fee)
-{
-    l->fees += fee;
-    l->fills++;
-    const double P = l->pos;
-    if (P == 0.0 || (P > 0.0) == (side > 0)) {
-        const double a = fabs(P);
-        l->entry = (a * l->entry + q * p) / (a + q);
-        l->pos = P + side * q;
-        return;
-    }
-    const double a = fabs(P), sp = P > 0.0 ? 1.0 : -1.0;
-    if (fabs(q - a) <= 1e-9 * a) { /* the documented rounding close */
-        l->realised += (long double)((p - l->entry) * a * sp);
-        l->pos = 0.0;
-        l->entry = 0.0;
-    } else if (q < a) {
-        l->realised += (long double)((p - l->entry) * q * sp);
-        l->pos = P + side * q;
-    } else { /* flip: close at the entry, open the rest at the fill price */
-        l->realised += (long double)((p - l->entry) * a * sp);
-        l->pos = side * (q - a);
-        l->entry = p;
-    }
-}
-
-static inline double du_ledger_equity(const du_ledger *l, double initial, double mark)
-{
-    return (double)((long double)initial + l->realised - l->fees - l->funding) +
-           (l->pos != 0.0 ? l->pos * (mark - l->entry) : 0.0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -255,7 +214,7 @@ typedef struct du_host {
     uint64_t working_ids[128]; /* orders not closed, oldest first */
     uint32_t working;
     double open_buy, open_sell; /* unfilled remainders of working orders */
-    du_ledger led;
+    tu_ledger led;
     uint64_t next_fill_id;
     du_fill recent[DU_RECENT_FILLS]; /* ring of the latest booked fills */
     uint32_t recent_n, recent_at;
@@ -403,7 +362,7 @@ static inline int du_apply(du_host *h, const cscalp_order_update *u)
             return 0;
         o->acked = 1;
         o->filled += u->fill_quantity;
-        du_ledger_fill(&h->led, o->side, u->fill_quantity, u->fill_price, u->fee);
+        tu_ledger_fill(&h->led, o->side, u->fill_quantity, u->fill_price, u->fee);
         du_fill *f = &h->recent[h->recent_at];
         f->client_id = u->client_id;
         f->fill_id = u->fill_id;
@@ -692,7 +651,7 @@ static inline void du_free(du_ctx *c)
 
 static inline double du_equity_now(const du_ctx *c)
 {
-    return du_ledger_equity(&c->h.led, c->p.initial_equity, c->mid);
+    return tu_ledger_equity(&c->h.led, c->p.initial_equity, c->mid);
 }
 
 /* Funding is booked at the settlement on the host's position of that
@@ -944,7 +903,7 @@ static inline void du_check_position(du_ctx *c)
     memset(&ps, 0, sizeof ps);
     ps.size = sizeof ps;
     DU_CHECK(cscalp_get_position(c->e, &ps) == CSCALP_OK);
-    const du_ledger *l = &c->h.led;
+    const tu_ledger *l = &c->h.led;
     if (fabs(ps.position - l->pos) > 1e-9)
         du_violate(&c->v, DU_V_POSITION_SYNC, "engine %.17g, host %.17g (fills %llu)",
                    ps.position, l->pos, (unsigned long long)l->fills);
@@ -961,7 +920,7 @@ static inline void du_check_position(du_ctx *c)
                    (unsigned long long)ps.fills, l->entry, l->realised, l->fees, l->funding,
                    (unsigned long long)l->fills);
     if (c->has_quote) {
-        const double eq = du_ledger_equity(l, c->p.initial_equity, ps.mark_price);
+        const double eq = tu_ledger_equity(l, c->p.initial_equity, ps.mark_price);
         if (fabs(ps.mark_price - c->mid) > 1e-9 * c->mid ||
             fabs(ps.equity - eq) > 1e-6 + 1e-9 * fabs(eq) ||
             fabs(ps.unrealised_pnl - (l->pos != 0.0 ? l->pos * (ps.mark_price - l->entry) : 0.0)) >
@@ -1182,7 +1141,7 @@ static inline int du_send(du_ctx *c, const cscalp_order_update *u)
     const int want = du_predict(&c->h, u);
     const uint64_t refused_before = c->hl.count[CSCALP_EVENT_ORDER_UPDATE_REFUSED];
     const uint64_t rejected_before = c->hl.count[CSCALP_EVENT_ORDER_REJECTED];
-    const du_ledger before = c->h.led;
+    const tu_ledger before = c->h.led;
     const int rc = cscalp_on_order(c->e, u);
     snprintf(c->last_error, sizeof c->last_error, "%s", cscalp_last_error(c->e));
     c->updates++;

@@ -206,8 +206,8 @@ static void send_bogus(du_ctx *c, tu_rng *g)
                 const int side = o->side;
                 u = du_fill_update(id, c->h.next_fill_id++, c->mid, c->p.lot, 0.0);
                 if (du_send(c, &u) == CSCALP_EORDER_CLOSED && tu_uniform(g) < 0.5) {
-                    du_ledger l = c->h.led;
-                    du_ledger_fill(&l, side, c->p.lot, c->mid, 0.0);
+                    tu_ledger l = c->h.led;
+                    tu_ledger_fill(&l, side, c->p.lot, c->mid, 0.0);
                     DU_CHECK(du_set_position(c, l.pos, l.pos != 0.0 ? l.entry : 0.0) ==
                              CSCALP_OK);
                 }

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/test_fs.h"
 #include "../common/test_util.h"
 #include "cryptoscalp.h"
 #include "engine_internal.h"
@@ -273,23 +274,6 @@ static struct {
 
 static void case_setup(void) { memset(&g_case, 0, sizeof g_case); }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *de;
-    char path[1024];
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static void case_teardown(void)
 {
     for (int i = 0; i < CASE_ENGINES; i++)
@@ -300,7 +284,7 @@ static void case_teardown(void)
     free(g_case.v);
     free(g_case.params);
     if (g_case.dir[0] != '\0')
-        remove_dir(g_case.dir);
+        tu_remove_tree(g_case.dir);
     memset(&g_case, 0, sizeof g_case);
 }
 

@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/test_ledger.h"
 #include "../common/test_util.h"
 #include "cryptoscalp_sim.h"
 #include "engine_internal.h"
@@ -307,30 +308,6 @@ typedef struct horder {
     int eng_closed, ven_closed, cancel_pending;
 } horder;
 
-/* Average-cost position from the fills the venue reported: the host's
- * authoritative position. */
-typedef struct ledger {
-    double pos, entry;
-} ledger;
-
-static void ledger_fill(ledger *l, int side, double q, double p)
-{
-    const double P = l->pos;
-    if (P == 0.0 || (P > 0.0) == (side > 0)) {
-        const double a = fabs(P);
-        l->entry = (a * l->entry + q * p) / (a + q);
-        l->pos = P + side * q;
-    } else if (q < fabs(P) - 1e-12) {
-        l->pos = P + side * q;
-    } else if (q <= fabs(P) + 1e-12) {
-        l->pos = 0.0;
-        l->entry = 0.0;
-    } else {
-        l->pos = side * (q - fabs(P));
-        l->entry = p;
-    }
-}
-
 typedef struct limits {
     double max_order, max_notional, max_pos, collar_bps;
     int per_s, per_min, max_open;
@@ -371,7 +348,8 @@ typedef struct soak {
     int64_t sent_s[64], sent_min[6000]; /* NEW times: rings for the rate checks */
     uint32_t sent_s_at, sent_min_at;
     uint64_t sent_total;
-    ledger H;
+    tu_ledger H; /* from the fills the venue reported: the host's authoritative
+                    position (average cost) */
     double lost;                   /* signed fills the engine never heard of */
     uint64_t suspects[MAX_SUSPECTS]; /* orders with a lost fill report */
     int nsuspects;
@@ -645,7 +623,7 @@ static void deliver(soak *s, const cscalp_order_update *u)
                    (unsigned long long)s->i, u->fill_quantity, u->fill_price,
                    (unsigned long long)o->id, o->filled_ven, o->qty);
         o->filled_ven += u->fill_quantity;
-        ledger_fill(&s->H, o->side, u->fill_quantity, u->fill_price);
+        tu_ledger_fill(&s->H, o->side, u->fill_quantity, u->fill_price, u->fee);
         terminal = o->filled_ven >= o->qty - 1e-9;
         s->fills++;
         break;

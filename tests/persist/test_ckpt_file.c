@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "persist/checkpoint.h"
+#include "test_fs.h"
 #include "test_util.h"
 #include "util/alloc.h"
 #include "util/bytes.h"
@@ -38,33 +39,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        chmod(path, 0700);
-        DIR *d = opendir(path);
-        if (d != NULL) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                    continue;
-                char child[PATH_MAX];
-                const int n = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-                if (n > 0 && n < PATH_MAX)
-                    remove_tree(child);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static void teardown(void) { remove_tree(dir); }
+static void teardown(void) { tu_remove_tree(dir); }
 
 static void in_dir(char *out, const char *name)
 {

@@ -142,7 +142,10 @@ def test_error_codes_and_classes():
 
 def test_open_close_and_configuration(tmp_path):
     assert cs.version() == "1.0.0" and cs.SUPPORTED_MAJOR == 1
-    assert cs.has_feature(constants.FEATURE_BLAS) in (True, False)
+    # model.backend "auto" takes OpenBLAS exactly when the build has it.
+    with cs.Engine() as e:
+        assert cs.has_feature(constants.FEATURE_BLAS) == (e.stats()["model"]["backend"] == "blas")
+    assert cs.has_feature(999) is False
     with cs.Engine({"feed": {"book_levels": 5}}) as e:
         assert e.config["feed"]["book_levels"] == 5
         e.configure({"policy": {"order_ttl_ms": 1234}})

@@ -649,7 +649,7 @@ class Engine:
             raise self._fail(rc, "features")
         if np is None:
             return list(buf)
-        return np.frombuffer(buf, dtype=np.float64).copy()
+        return np.frombuffer(buf, dtype=np.float64)  # owns buf (fresh per call): no copy
 
     def infer(self) -> Signal:
         """Run the live model now (``cscalp_infer``)."""

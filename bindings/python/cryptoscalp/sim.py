@@ -15,6 +15,7 @@ run of events of one kind instead.
 """
 from __future__ import annotations
 
+import copy
 import ctypes
 import json
 import math
@@ -56,7 +57,7 @@ def _merge(dst: Dict[str, Any], patch: Mapping[str, Any]) -> None:
         if isinstance(v, Mapping) and isinstance(dst.get(k), dict):
             _merge(dst[k], v)
         else:
-            dst[k] = json.loads(json.dumps(v))
+            dst[k] = copy.deepcopy(v)
 
 
 def split_config(config: ConfigLike, seed: Optional[int] = None,
@@ -65,7 +66,7 @@ def split_config(config: ConfigLike, seed: Optional[int] = None,
     """The engine's configuration and the venue's, as cscalp-backtest builds
     them: `config` merged over `base` key by key (objects recursively), its
     "venue" object taken out, ``model.seed`` set to `seed` when given."""
-    cfg: Dict[str, Any] = json.loads(json.dumps(BASE_ENGINE_CONFIG if base is None else base))
+    cfg: Dict[str, Any] = copy.deepcopy(BASE_ENGINE_CONFIG if base is None else dict(base))
     if config is not None:
         patch = json.loads(_config_text(config) or b"{}")
         if not isinstance(patch, dict):
